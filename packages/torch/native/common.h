@@ -11,8 +11,7 @@
 
 namespace lw {
 
-// A JS-visible tensor: an External pointing at this box. dispose() empties
-// the tensor at once; the finalizer only frees the (small) box.
+// A JS-visible tensor: an External pointing at this box, deleted by free().
 struct TensorBox {
   at::Tensor t;
   int64_t reported = 0;  // bytes announced to V8 for GC pressure

@@ -18,9 +18,16 @@ int64_t ReportableBytes(const at::Tensor& t) {
   return static_cast<int64_t>(t.storage().nbytes());
 }
 
-void FinalizeTensor(Napi::Env env, TensorBox* box) {
-  if (box->reported) Napi::MemoryManagement::AdjustExternalMemory(env, -box->reported);
-  delete box;
+// V8 is told about native allocations in batches: one AdjustExternalMemory
+// call per megabyte of change rather than one per tensor.
+thread_local int64_t g_pending_bytes = 0;
+
+void ReportBytes(Napi::Env env, int64_t delta) {
+  g_pending_bytes += delta;
+  if (g_pending_bytes >= (1 << 20) || g_pending_bytes <= -(1 << 20)) {
+    Napi::MemoryManagement::AdjustExternalMemory(env, g_pending_bytes);
+    g_pending_bytes = 0;
+  }
 }
 
 TensorBox* BoxOf(const Napi::Value& v, const char* what) {
@@ -123,13 +130,13 @@ Napi::Value DataView(const Napi::CallbackInfo& info) {
 
 // ---- handles and metadata ------------------------------------------------
 
+// free(h): releases the tensor and its box. The JS side guarantees one call
+// per handle: Tensor.dispose() clears its handle, and the FinalizationRegistry
+// safety net only fires for tensors that were never disposed.
 Napi::Value Free(const Napi::CallbackInfo& info) {
   TensorBox* box = BoxOf(info[0], "dispose");
-  box->t.reset();
-  if (box->reported) {
-    Napi::MemoryManagement::AdjustExternalMemory(info.Env(), -box->reported);
-    box->reported = 0;
-  }
+  if (box->reported) ReportBytes(info.Env(), -box->reported);
+  delete box;
   return info.Env().Undefined();
 }
 
@@ -286,8 +293,11 @@ Napi::Value WrapTensor(Napi::Env env, at::Tensor t) {
   if (!t.defined()) return env.Null();
   auto* box = new TensorBox{std::move(t), 0};
   box->reported = ReportableBytes(box->t);
-  if (box->reported) Napi::MemoryManagement::AdjustExternalMemory(env, box->reported);
-  return Napi::External<TensorBox>::New(env, box, FinalizeTensor);
+  if (box->reported) ReportBytes(env, box->reported);
+  // No native finalizer: creating one per tensor costs more than the op.
+  napi_value out;
+  NAPI_THROW_IF_FAILED(env, napi_create_external(env, box, nullptr, nullptr, &out), Napi::Value());
+  return Napi::Value(env, out);
 }
 
 bool IsTensorHandle(const Napi::Value& v) { return v.IsExternal(); }

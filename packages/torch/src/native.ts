@@ -17,7 +17,8 @@ export type NativeResult = Handle | number | boolean | string | null | NativeRes
 export interface Native {
   opId(name: string, overload: string): number;
   opSchema(id: number): string;
-  call(id: number, args: NativeArg[], kwargs?: Record<string, NativeArg> | null, discard?: boolean): NativeResult;
+  /** Positional arguments follow `discard` as separate JS arguments. */
+  call(id: number, kwargs: Record<string, NativeArg> | null, discard: boolean, ...args: NativeArg[]): NativeResult;
   fromBuffer(data: ArrayBufferView, shape: readonly number[], dtype: string): Handle;
   toBuffer(h: Handle): ArrayBuffer;
   dataView(h: Handle): ArrayBuffer;

@@ -7,19 +7,25 @@ export interface Disposable {
   readonly isDisposed: boolean;
   /** @internal set by keep(): never disposed by a scope. */
   _kept: boolean;
+  /** @internal no scope owns it any more: arm the garbage-collection safety net. */
+  _escape(): void;
 }
 
 const stack: Disposable[][] = [];
 
-/** @internal called by every tensor constructor. */
+/** @internal called by every tensor constructor: the innermost scope owns it, if any. */
 export function track(t: Disposable): void {
   const top = stack[stack.length - 1];
   if (top !== undefined) top.push(t);
+  else t._escape();
 }
 
 /** Exempts a tensor from every scope (module parameters, optimizer state). */
 export function keep<T extends Disposable>(t: T): T {
-  t._kept = true;
+  if (!t._kept) {
+    t._kept = true;
+    t._escape();
+  }
   return t;
 }
 
@@ -97,6 +103,7 @@ export class DisposeScope {
     if (i >= 0) this.tensors.splice(i, 1);
     const parent = stack[stack.length - 2];
     if (parent !== undefined && this.open) parent.push(t);
+    else t._escape();
     return t;
   }
 

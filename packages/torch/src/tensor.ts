@@ -44,6 +44,28 @@ function toNative(a: OpArg): NativeArg {
   return a as NativeArg;
 }
 
+function nativeKwargs(kwargs: Record<string, OpArg>): Record<string, NativeArg> {
+  const out: Record<string, NativeArg> = {};
+  for (const k in kwargs) out[k] = toNative(kwargs[k]);
+  return out;
+}
+
+// Positional arguments are passed as separate JS arguments; fixed arities
+// avoid a spread call, which costs about as much as a small kernel.
+function invoke(id: number, args: readonly OpArg[], kwargs: Record<string, OpArg> | undefined, discard: boolean): NativeResult {
+  const kw = kwargs === undefined ? null : nativeKwargs(kwargs);
+  const c = native.call;
+  switch (args.length) {
+    case 0: return c(id, kw, discard);
+    case 1: return c(id, kw, discard, toNative(args[0]));
+    case 2: return c(id, kw, discard, toNative(args[0]), toNative(args[1]));
+    case 3: return c(id, kw, discard, toNative(args[0]), toNative(args[1]), toNative(args[2]));
+    case 4: return c(id, kw, discard, toNative(args[0]), toNative(args[1]), toNative(args[2]), toNative(args[3]));
+    case 5: return c(id, kw, discard, toNative(args[0]), toNative(args[1]), toNative(args[2]), toNative(args[3]), toNative(args[4]));
+    default: return c(id, kw, discard, ...args.map(toNative));
+  }
+}
+
 function wrap(r: NativeResult): OpResult {
   if (r === null || typeof r !== 'object') return r;
   if (Array.isArray(r)) return r.map(wrap);
@@ -59,32 +81,30 @@ export interface Op {
   inplace(args: readonly OpArg[], kwargs?: Record<string, OpArg>): void;
 }
 
-const opCache = new Map<string, Op>();
+// name → overload → Op; two levels so the hot path builds no key string.
+const opCache = new Map<string, Map<string, Op>>();
 
 /**
  * Looks up an ATen operator by name and overload (as in
  * `torch.ops.aten.add.Tensor`) and returns a callable. Cached per name.
  */
 export function op(name: string, overload = ''): Op {
-  const key = `${name}.${overload}`;
-  let fn = opCache.get(key);
+  let byOverload = opCache.get(name);
+  let fn = byOverload?.get(overload);
   if (fn) return fn;
   const id = native.opId(name, overload);
-  const call = (args: readonly OpArg[], kwargs?: Record<string, OpArg>): OpResult => {
-    const nk = kwargs === undefined ? null : Object.fromEntries(Object.entries(kwargs).map(([k, v]) => [k, toNative(v)]));
-    return wrap(native.call(id, args.map(toNative), nk));
-  };
+  const call = (args: readonly OpArg[], kwargs?: Record<string, OpArg>): OpResult => wrap(invoke(id, args, kwargs, false));
   fn = Object.assign(call, {
     id,
     get schema() {
       return native.opSchema(id);
     },
     inplace(args: readonly OpArg[], kwargs?: Record<string, OpArg>): void {
-      const nk = kwargs === undefined ? null : Object.fromEntries(Object.entries(kwargs).map(([k, v]) => [k, toNative(v)]));
-      native.call(id, args.map(toNative), nk, true);
+      invoke(id, args, kwargs, true);
     },
   });
-  opCache.set(key, fn);
+  if (!byOverload) opCache.set(name, (byOverload = new Map()));
+  byOverload.set(overload, fn);
   return fn;
 }
 
@@ -122,10 +142,42 @@ const ops = {
   contiguous: () => op('contiguous'),
 };
 
+// Safety net for tensors that no scope owns and nobody disposed: release the
+// native tensor when the wrapper is garbage-collected. Registration is lazy
+// (only such tensors pay for it), so hot loops inside tidy() skip it.
+const finalizer = new FinalizationRegistry<Handle>((h) => native.free(h));
+
+// Registration itself is deferred and batched: most unscoped temporaries are
+// disposed within microseconds, and those never pay for it.
+let pending: Tensor[] = [];
+let flushScheduled = false;
+
+function flushPending(): void {
+  const batch = pending;
+  pending = [];
+  flushScheduled = false;
+  for (const t of batch) {
+    if (t._h !== null && !t._armed) {
+      t._armed = true;
+      finalizer.register(t, t._h, t);
+    }
+  }
+}
+
+function armLater(t: Tensor): void {
+  pending.push(t);
+  if (pending.length >= 256) flushPending();
+  else if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flushPending).unref();
+  }
+}
+
 /** A multi-dimensional array on a device, with autograd (torch.Tensor). */
 export class Tensor implements Disposable {
   /** @internal */ _h: Handle | null;
   /** @internal */ _kept = false;
+  /** @internal registered with the finalizer */ _armed = false;
 
   /** @internal wraps a native handle; use the creation functions instead. */
   constructor(handle: Handle) {
@@ -185,9 +237,14 @@ export class Tensor implements Disposable {
   /** Releases this reference to the native tensor now. Idempotent. */
   dispose(): void {
     if (this._h !== null) {
+      if (this._armed) finalizer.unregister(this);
       native.free(this._h);
       this._h = null;
     }
+  }
+  /** @internal see Disposable._escape */
+  _escape(): void {
+    if (!this._armed && this._h !== null) armLater(this);
   }
   get isDisposed(): boolean {
     return this._h === null;
