@@ -337,14 +337,13 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   /** The submodule at a dotted path ('encoder.0'); '' is this module. */
   getSubmodule(target: string): AnyModule {
     if (target === '') return this;
-    let mod: AnyModule = this;
-    for (const item of target.split('.')) {
+    // Walk the path one segment at a time, starting from this module.
+    return target.split('.').reduce<AnyModule>((mod, item) => {
       mod._syncSlots();
       const next = mod._modules.get(item);
       if (next === undefined || next === null) throw new Error(`${mod.constructor.name} has no attribute \`${item}\` (getSubmodule('${target}'))`);
-      mod = next;
-    }
-    return mod;
+      return next;
+    }, this);
   }
 
   /** The parameter at a dotted path ('encoder.0.weight'). */

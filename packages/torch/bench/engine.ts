@@ -1,0 +1,586 @@
+// `npm run bench:engine`: Labelwise (TypeScript over libtorch) against PyTorch
+// on the same machine, in one run. PyTorch runs in a child process
+// (bench/engine_torch.py) that waits for commands on stdin, so the two sides
+// take turns and never compete for the cores:
+//   1. training steps of the same 3D and 2D U-Net (bench/unet.ts), both sides
+//      starting from the same weights (exported to safetensors) and data, the
+//      first losses compared to prove they compute the same thing;
+//   2. per-op dispatch overhead of small ops (µs per call).
+// Flags: --quick, --only 3d|2d|ops (comma-separated), --rounds N, --steps K,
+// --warmup N, --threads N, --json FILE, --write-docs, --python PATH.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import * as torch from '../src/index.js';
+import type { Tensor } from '../src/index.js';
+import { type Summary, fmt, summarize, table } from './stats.js';
+import { DEFAULT_CHANNELS, type Dims, UNet, type UNetConfig, makeTrainer } from './unet.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+// dist/bench → the package root (sources) and the repository root.
+const pkgRoot = resolve(here, '..', '..');
+const repoRoot = resolve(pkgRoot, '..', '..');
+
+// ---- options ------------------------------------------------------------------
+
+type Part = '3d' | '2d' | 'ops';
+
+interface Options {
+  parts: Part[];
+  rounds: number;
+  steps: number;
+  warmup: number;
+  threads: number;
+  opCalls: number;
+  opReps: number;
+  opRounds: number;
+  tidyBatch: number;
+  json: string | null;
+  writeDocs: boolean;
+  python: string;
+  quick: boolean;
+}
+
+function usage(): string {
+  return [
+    'usage: node packages/torch/dist/bench/engine.js [options]',
+    '  --quick             1 round of 1 step per model, fewer op calls (smoke check)',
+    '  --only PARTS        comma-separated subset of 3d,2d,ops (default all)',
+    '  --rounds N          alternating rounds per model (default 5)',
+    '  --steps K           timed steps per side per round (default 2)',
+    '  --warmup N          untimed steps per side first, also the loss check (default 3)',
+    '  --threads N         intra-op threads on both sides (default: all cores)',
+    '  --json FILE         write all results as JSON',
+    '  --write-docs        update the "Engine" section of docs/benchmarks.md',
+    '  --python PATH       the Python with torch (default /usr/bin/python3)',
+  ].join('\n');
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = {
+    parts: ['3d', '2d', 'ops'],
+    rounds: 5,
+    steps: 2,
+    warmup: 3,
+    threads: availableParallelism(),
+    opCalls: 20000,
+    opReps: 5,
+    opRounds: 3,
+    tidyBatch: 1000,
+    json: null,
+    writeDocs: false,
+    python: '/usr/bin/python3',
+    quick: false,
+  };
+  const explicit = new Set<string>();
+  const int = (flag: string, v: string | undefined, min: number): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new RangeError(`${flag}: expected an integer >= ${min}, got ${v ?? 'nothing'}`);
+    explicit.add(flag);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    switch (a) {
+      case '--quick': o.quick = true; break;
+      case '--only': {
+        const v = argv[++i] ?? '';
+        const parts = v.split(',').filter(Boolean);
+        for (const p of parts) if (p !== '3d' && p !== '2d' && p !== 'ops') throw new RangeError(`--only: expected 3d, 2d or ops (comma-separated), got '${p}'`);
+        if (parts.length === 0) throw new RangeError('--only: expected 3d, 2d or ops');
+        o.parts = parts as Part[];
+        break;
+      }
+      case '--rounds': o.rounds = int(a, argv[++i], 1); break;
+      case '--steps': o.steps = int(a, argv[++i], 1); break;
+      case '--warmup': o.warmup = int(a, argv[++i], 1); break;
+      case '--threads': o.threads = int(a, argv[++i], 1); break;
+      case '--json': o.json = argv[++i] ?? null; if (!o.json) throw new RangeError('--json: expected a file name'); break;
+      case '--write-docs': o.writeDocs = true; break;
+      case '--python': o.python = argv[++i] ?? o.python; break;
+      case '-h': case '--help': console.log(usage()); process.exit(0); break;
+      default: throw new RangeError(`unknown option '${a}'\n${usage()}`);
+    }
+  }
+  if (o.quick) {
+    if (!explicit.has('--rounds')) o.rounds = 1;
+    if (!explicit.has('--steps')) o.steps = 1;
+    if (!explicit.has('--warmup')) o.warmup = 1;
+    o.opCalls = 5000;
+    o.opReps = 3;
+    o.opRounds = 1;
+  }
+  return o;
+}
+
+// ---- the PyTorch worker -----------------------------------------------------------
+
+type Reply = Record<string, unknown>;
+
+class TorchWorker {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly waiting: { resolve: (r: Reply) => void; reject: (e: Error) => void; cmd: string }[] = [];
+  private exited: Error | null = null;
+
+  constructor(python: string) {
+    const script = join(pkgRoot, 'bench', 'engine_torch.py');
+    // The worker sets its thread count by command; OMP_NUM_THREADS would only
+    // fix the starting value, and a value inherited from the shell would
+    // otherwise make the two sides start differently.
+    const env = { ...process.env };
+    delete env.OMP_NUM_THREADS;
+    this.child = spawn(python, ['-u', script], { stdio: ['pipe', 'pipe', 'pipe'], env });
+    this.child.stderr.on('data', (d: Buffer) => process.stderr.write(`[python] ${d.toString()}`));
+    createInterface({ input: this.child.stdout }).on('line', (line) => {
+      const w = this.waiting.shift();
+      if (!w) return;
+      let r: Reply;
+      try {
+        r = JSON.parse(line) as Reply;
+      } catch {
+        w.reject(new Error(`PyTorch worker: '${w.cmd}' got a line that is not JSON: ${line.slice(0, 200)}`));
+        return;
+      }
+      if (typeof r.error === 'string') w.reject(new Error(`PyTorch worker: '${w.cmd}' failed: ${r.error}`));
+      else w.resolve(r);
+    });
+    const fail = (e: Error): void => {
+      this.exited = e;
+      for (const w of this.waiting.splice(0)) w.reject(e);
+    };
+    this.child.on('error', (e) => fail(new Error(`cannot start the PyTorch worker (${python} ${script}): ${e.message}`)));
+    this.child.on('exit', (code, signal) => fail(new Error(`the PyTorch worker exited (code ${code}, signal ${signal})`)));
+  }
+
+  request(cmd: string): Promise<Reply> {
+    if (this.exited) return Promise.reject(this.exited);
+    return new Promise((res, rej) => {
+      this.waiting.push({ resolve: res, reject: rej, cmd: cmd.length > 80 ? `${cmd.slice(0, 80)}…` : cmd });
+      this.child.stdin.write(`${cmd}\n`);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.exited) return;
+    await this.request('quit');
+    this.child.stdin.end();
+  }
+}
+
+// ---- environment ----------------------------------------------------------------------
+
+interface Environment {
+  cpu: string;
+  cores: number;
+  os: string;
+  node: string;
+  libtorch: string;
+  python: string;
+  pythonTorch: string;
+  threadsTs: number;
+  threadsPython: number;
+  date: string;
+}
+
+function cpuModel(): string {
+  try {
+    const info = readFileSync('/proc/cpuinfo', 'utf8');
+    const m = /^model name\s*:\s*(.+)$/m.exec(info);
+    return m ? m[1].trim() : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+function osName(): string {
+  try {
+    const m = /^PRETTY_NAME="?([^"\n]+)"?$/m.exec(readFileSync('/etc/os-release', 'utf8'));
+    return `${m ? m[1] : process.platform} (${process.arch})`;
+  } catch {
+    return `${process.platform} (${process.arch})`;
+  }
+}
+
+// ---- U-Net training steps --------------------------------------------------------
+
+interface ModelResult {
+  name: string;
+  dims: Dims;
+  input: number[];
+  numClasses: number;
+  paramsTs: number;
+  paramsPython: number;
+  /** Losses of the first warm-up steps from identical weights and data. */
+  lossesTs: number[];
+  lossesPython: number[];
+  lossCheck: { step0RelDiff: number; ok: boolean };
+  warmupTs: number[];
+  warmupPython: number[];
+  ts: number[];
+  python: number[];
+  tsSummary: Summary;
+  pythonSummary: Summary;
+  ratio: number;
+  rssMiB: { beforeTs: number; afterTs: number; maxTs: number };
+}
+
+const MiB = 1024 * 1024;
+const rss = (): number => process.memoryUsage().rss / MiB;
+const num = (v: unknown): number => v as number;
+const nums = (v: unknown): number[] => v as number[];
+
+function modelSpec(dims: Dims): { name: string; input: number[]; config: UNetConfig } {
+  const config: UNetConfig = { dims, inChannels: 1, numClasses: 3, channels: [...DEFAULT_CHANNELS] };
+  return dims === 3
+    ? { name: '3D U-Net, 2×1×64³, 16–256 ch', input: [2, 1, 64, 64, 64], config }
+    : { name: '2D U-Net, 16×1×256², 16–256 ch', input: [16, 1, 256, 256], config };
+}
+
+async function benchModel(dims: Dims, o: Options, py: TorchWorker, work: string): Promise<ModelResult> {
+  const { name, input, config } = modelSpec(dims);
+  const tag = `${dims}d`;
+  log(`\n== ${name}`);
+  torch.manualSeed(dims);
+  const model = new UNet(config);
+  const x = torch.keep(torch.randn(input));
+  const y = torch.keep(torch.randint(0, config.numClasses, [input[0], ...input.slice(2)]));
+  const weights = join(work, `unet${tag}-init.safetensors`);
+  const data = join(work, `unet${tag}-data.safetensors`);
+  torch.tidy(() => torch.saveSafetensors(weights, model.stateDict()));
+  torch.saveSafetensors(data, { x, y });
+  const built = await py.request(`build ${tag} ${weights} ${data} ${JSON.stringify(config)}`);
+  const paramsTs = model.numParameters();
+  const paramsPython = num(built.params);
+  log(`parameters: TS ${paramsTs.toLocaleString('en')}, PyTorch ${paramsPython.toLocaleString('en')}${paramsTs === paramsPython ? '' : '  <-- MISMATCH'}`);
+  const trainer = makeTrainer(model);
+
+  // Warm-up from the shared initial weights; the losses double as the check.
+  const warmupTs: number[] = [];
+  const lossesTs: number[] = [];
+  for (let i = 0; i < o.warmup; i++) {
+    const t0 = performance.now();
+    lossesTs.push(trainer.step(x, y));
+    warmupTs.push((performance.now() - t0) / 1000);
+  }
+  const w = await py.request(`step ${tag} ${o.warmup}`);
+  const lossesPython = nums(w.losses);
+  const warmupPython = nums(w.seconds);
+  const step0RelDiff = Math.abs(lossesTs[0] - lossesPython[0]) / Math.abs(lossesPython[0]);
+  const lossCheck = { step0RelDiff, ok: step0RelDiff < 1e-4 };
+  log(`losses from the same weights and data: TS [${lossesTs.map((l) => l.toFixed(6)).join(', ')}]`);
+  log(`                                  PyTorch [${lossesPython.map((l) => l.toFixed(6)).join(', ')}]`);
+  log(`step-0 loss relative difference ${step0RelDiff.toExponential(2)}${lossCheck.ok ? ' (same computation)' : '  <-- MISMATCH'}`);
+  log(`warm-up s/step: TS [${warmupTs.map((s) => s.toFixed(3)).join(', ')}], PyTorch [${warmupPython.map((s) => s.toFixed(3)).join(', ')}]`);
+
+  const ts: number[] = [];
+  const python: number[] = [];
+  const rssBefore = rss();
+  let rssMax = rssBefore;
+  const runTs = (): void => {
+    for (let i = 0; i < o.steps; i++) {
+      const t0 = performance.now();
+      trainer.step(x, y);
+      ts.push((performance.now() - t0) / 1000);
+      rssMax = Math.max(rssMax, rss());
+    }
+  };
+  const runPython = async (): Promise<void> => {
+    python.push(...nums((await py.request(`step ${tag} ${o.steps}`)).seconds));
+  };
+  for (let r = 0; r < o.rounds; r++) {
+    // Alternate who goes first, so a slow drift of the machine hits both.
+    if (r % 2 === 0) {
+      runTs();
+      await runPython();
+    } else {
+      await runPython();
+      runTs();
+    }
+    const lastTs = ts.slice(-o.steps);
+    const lastPy = python.slice(-o.steps);
+    log(`round ${r + 1}/${o.rounds}: TS ${lastTs.map((s) => s.toFixed(3)).join(' ')} s, PyTorch ${lastPy.map((s) => s.toFixed(3)).join(' ')} s, RSS ${rss().toFixed(0)} MiB`);
+  }
+  const rssAfter = rss();
+
+  await py.request(`free ${tag}`);
+  trainer.optimizer.dispose();
+  model.dispose();
+  x.dispose();
+  y.dispose();
+  const tsSummary = summarize(ts);
+  const pythonSummary = summarize(python);
+  return {
+    name,
+    dims,
+    input,
+    numClasses: config.numClasses,
+    paramsTs,
+    paramsPython,
+    lossesTs,
+    lossesPython,
+    lossCheck,
+    warmupTs,
+    warmupPython,
+    ts,
+    python,
+    tsSummary,
+    pythonSummary,
+    ratio: tsSummary.median / pythonSummary.median,
+    rssMiB: { beforeTs: rssBefore, afterTs: rssAfter, maxTs: rssMax },
+  };
+}
+
+// ---- per-op dispatch overhead ----------------------------------------------------
+
+interface OpResult {
+  op: string;
+  ts: string;
+  python: string;
+  dispose: Summary;
+  tidy: Summary;
+  pythonUs: Summary;
+  ratioDispose: number;
+  ratioTidy: number;
+}
+
+const OPS: { name: string; ts: string; python: string; fn: () => Tensor }[] = [];
+function defineOps(): void {
+  const a = torch.keep(torch.tensor([1.0, -2.0, 3.0, -4.0]));
+  const b = torch.keep(torch.tensor([0.5, 0.25, -1.0, 2.0]));
+  const m = torch.keep(a.reshape([2, 2]));
+  OPS.push(
+    { name: 'add', ts: 'a.add(b)', python: 'torch.add(a, b)', fn: () => a.add(b) },
+    { name: 'mul', ts: 'a.mul(b)', python: 'torch.mul(a, b)', fn: () => a.mul(b) },
+    { name: 'relu', ts: 'a.relu()', python: 'torch.relu(a)', fn: () => a.relu() },
+    { name: 'sum', ts: 'm.sum(1, true)', python: 'torch.sum(m, 1, keepdim=True)', fn: () => m.sum(1, true) },
+  );
+}
+
+/** µs per call, each result disposed right away. */
+function timeDispose(fn: () => Tensor, n: number, reps: number): number[] {
+  const out: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) fn().dispose();
+    out.push(((performance.now() - t0) * 1000) / n);
+  }
+  return out;
+}
+
+/** µs per call, results left to a tidy() scope around every `batch` calls. */
+function timeTidy(fn: () => Tensor, n: number, reps: number, batch: number): number[] {
+  const out: number[] = [];
+  const body = (): void => {
+    for (let i = 0; i < batch; i++) fn();
+  };
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    for (let done = 0; done < n; done += batch) torch.tidy(body);
+    out.push(((performance.now() - t0) * 1000) / n);
+  }
+  return out;
+}
+
+async function benchOps(o: Options, py: TorchWorker): Promise<OpResult[]> {
+  log(`\n== per-op dispatch overhead (4-element float32 tensors, ${o.opCalls} calls × ${o.opReps} reps × ${o.opRounds} rounds)`);
+  if (OPS.length === 0) defineOps();
+  const results: OpResult[] = [];
+  for (const spec of OPS) {
+    const fn = spec.fn;
+    // Warm-up: JIT tiers on the TS side, allocator caches on both.
+    timeDispose(fn, o.opCalls, 1);
+    timeTidy(fn, o.opCalls, 1, o.tidyBatch);
+    await py.request(`ops ${spec.name} ${o.opCalls} 1`);
+    const d: number[] = [];
+    const t: number[] = [];
+    const p: number[] = [];
+    for (let r = 0; r < o.opRounds; r++) {
+      d.push(...timeDispose(fn, o.opCalls, o.opReps));
+      t.push(...timeTidy(fn, o.opCalls, o.opReps, o.tidyBatch));
+      p.push(...nums((await py.request(`ops ${spec.name} ${o.opCalls} ${o.opReps}`)).us));
+    }
+    const res: OpResult = {
+      op: spec.name,
+      ts: spec.ts,
+      python: spec.python,
+      dispose: summarize(d),
+      tidy: summarize(t),
+      pythonUs: summarize(p),
+      ratioDispose: 0,
+      ratioTidy: 0,
+    };
+    res.ratioDispose = res.dispose.median / res.pythonUs.median;
+    res.ratioTidy = res.tidy.median / res.pythonUs.median;
+    log(`${spec.name}: TS ${fmt(res.dispose.median)} µs (dispose), ${fmt(res.tidy.median)} µs (tidy); PyTorch ${fmt(res.pythonUs.median)} µs`);
+    results.push(res);
+  }
+  return results;
+}
+
+// ---- report ------------------------------------------------------------------------------
+
+function log(s: string): void {
+  console.log(s);
+}
+
+const spread = (s: Summary, digits = 3): string => `${fmt(s.q1, digits)}–${fmt(s.q3, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`;
+
+function stepTable(models: ModelResult[]): string {
+  return table(
+    ['model (training step)', 'TS s/step', 'PyTorch s/step', 'TS/PyTorch', 'TS IQR (min–max)', 'PyTorch IQR (min–max)', 'n'],
+    models.map((m) => [
+      m.name,
+      fmt(m.tsSummary.median),
+      fmt(m.pythonSummary.median),
+      m.ratio.toFixed(3),
+      spread(m.tsSummary),
+      spread(m.pythonSummary),
+      `${m.ts.length}+${m.python.length}`,
+    ]),
+  );
+}
+
+function opTable(ops: OpResult[], batch: number): string {
+  return table(
+    ['op (TS / Python)', 'TS µs/op, disposed', `TS µs/op, tidy(${batch})`, 'PyTorch µs/op', 'ratio disposed', 'ratio tidy'],
+    ops.map((r) => [
+      `\`${r.ts}\` / \`${r.python}\``,
+      fmt(r.dispose.median),
+      fmt(r.tidy.median),
+      fmt(r.pythonUs.median),
+      r.ratioDispose.toFixed(2),
+      r.ratioTidy.toFixed(2),
+    ]),
+  );
+}
+
+function envLines(env: Environment): string[] {
+  return [
+    `- Machine: ${env.cpu}, ${env.cores} cores; ${env.os}`,
+    `- Node ${env.node}; libtorch ${env.libtorch} (Debian libtorch-dev) through the @labelwise/torch addon`,
+    `- Python ${env.python}; torch ${env.pythonTorch} (the same libtorch build)`,
+    `- Intra-op threads: TS ${env.threadsTs}, PyTorch ${env.threadsPython}`,
+  ];
+}
+
+function docsSection(env: Environment, o: Options, command: string, models: ModelResult[], ops: OpResult[]): string {
+  const lines = [
+    '## Engine (issue: libtorch for TypeScript)',
+    '',
+    `Measured ${env.date} with \`${command}\` (written by \`--write-docs\`; re-run to update).`,
+    '',
+    ...envLines(env),
+    '',
+  ];
+  if (models.length > 0) {
+    lines.push(
+      'Training step = zeroGrad, forward, loss (cross-entropy + soft Dice), backward, SGD step (lr 0.01,',
+      'momentum 0.99 Nesterov, weight decay 3e-5). U-Net: 5 levels with 16–32–64–128–256 channels, blocks',
+      '(conv3×3 – InstanceNorm(affine) – LeakyReLU 0.01) × 2, stride-2 conv downsampling, ConvTranspose',
+      '(kernel 2, stride 2) upsampling with skip concatenation, 1×1 conv head to 3 classes; seeded random input',
+      `and labels. ${o.warmup} warm-up steps per side, then ${o.rounds} rounds alternating ${o.steps} TS steps and`,
+      `${o.steps} PyTorch steps (PyTorch in a child process that waits while TS runs, and the other way round).`,
+      'Both sides start from the same weights (TS init exported to safetensors) and data:',
+      '',
+      ...models.map(
+        (m) =>
+          `- ${m.name}: ${m.paramsTs.toLocaleString('en')} parameters in TS, ${m.paramsPython.toLocaleString('en')} in PyTorch; ` +
+          `step-0 loss ${m.lossesTs[0].toFixed(6)} (TS) vs ${m.lossesPython[0].toFixed(6)} (PyTorch), relative difference ${m.lossCheck.step0RelDiff.toExponential(1)}; ` +
+          `TS RSS ${m.rssMiB.beforeTs.toFixed(0)} MiB before the timed steps, ${m.rssMiB.afterTs.toFixed(0)} MiB after (max ${m.rssMiB.maxTs.toFixed(0)}).`,
+      ),
+      '',
+      stepTable(models),
+      '',
+      'Medians; spread as interquartile range and (min–max) over the timed steps; n = TS + PyTorch steps.',
+      '',
+    );
+  }
+  if (ops.length > 0) {
+    lines.push(
+      `Per-op dispatch overhead on 4-element float32 tensors (\`m\` is 2×2), median over ${o.opRounds} rounds × ${o.opReps}`,
+      `repetitions of ${o.opCalls} calls, alternating sides. "disposed": each result \`.dispose()\`d at once;`,
+      `"tidy(${o.tidyBatch})": results left to a \`tidy()\` around every ${o.tidyBatch} calls. PyTorch: the loop in Python, result freed by refcount.`,
+      '',
+      opTable(ops, o.tidyBatch),
+      '',
+    );
+  }
+  return lines.join('\n');
+}
+
+const START = '<!-- bench:engine:start -->';
+const END = '<!-- bench:engine:end -->';
+
+function writeDocs(section: string): string {
+  const file = join(repoRoot, 'docs', 'benchmarks.md');
+  const block = `${START}\n${section}\n${END}`;
+  let text: string;
+  if (existsSync(file)) {
+    text = readFileSync(file, 'utf8');
+    const i = text.indexOf(START);
+    const j = text.indexOf(END);
+    if (i >= 0 && j > i) text = text.slice(0, i) + block + text.slice(j + END.length);
+    else text = `${text.trimEnd()}\n\n${block}\n`;
+  } else {
+    mkdirSync(dirname(file), { recursive: true });
+    text = `# Benchmarks\n\n${block}\n`;
+  }
+  writeFileSync(file, text);
+  return file;
+}
+
+// ---- main --------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  const command = `npm run bench:engine${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  torch.setNumThreads(o.threads);
+  const py = new TorchWorker(o.python);
+  const work = mkdtempSync(join(tmpdir(), 'labelwise-bench-'));
+  try {
+    const pyEnv = await py.request('env');
+    const pyThreads = await py.request(`threads ${o.threads}`);
+    const env: Environment = {
+      cpu: cpuModel(),
+      cores: availableParallelism(),
+      os: osName(),
+      node: process.version,
+      libtorch: torch.version(),
+      python: String(pyEnv.python),
+      pythonTorch: String(pyEnv.torch),
+      threadsTs: torch.getNumThreads(),
+      threadsPython: num(pyThreads.threads),
+      date: new Date().toISOString().slice(0, 10),
+    };
+    log('Labelwise engine vs PyTorch');
+    for (const l of envLines(env)) log(l);
+    if (env.threadsTs !== env.threadsPython) log(`WARNING: thread counts differ (TS ${env.threadsTs}, PyTorch ${env.threadsPython})`);
+
+    const models: ModelResult[] = [];
+    const t0 = performance.now();
+    for (const part of o.parts) if (part !== 'ops') models.push(await benchModel(part === '3d' ? 3 : 2, o, py, work));
+    const ops = o.parts.includes('ops') ? await benchOps(o, py) : [];
+    log(`\n(total ${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
+
+    if (models.length > 0) log(`${stepTable(models)}\n`);
+    if (ops.length > 0) log(`${opTable(ops, o.tidyBatch)}\n`);
+    for (const m of models) if (!m.lossCheck.ok || m.paramsTs !== m.paramsPython) log(`WARNING: ${m.name}: the two sides do not compute the same thing (see above)`);
+
+    if (o.json) {
+      writeFileSync(o.json, `${JSON.stringify({ env, options: o, command, models, ops }, null, 2)}\n`);
+      log(`results written to ${o.json}`);
+    }
+    if (o.writeDocs) log(`updated ${writeDocs(docsSection(env, o, command, models, ops))}`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+    await py.close().catch(() => undefined);
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.stack ?? e.message : e);
+  process.exit(1);
+});

@@ -1,0 +1,34 @@
+// The addon is context-aware: it loads and computes in worker_threads, each
+// with its own tensors, while the main thread keeps working.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Worker } from 'node:worker_threads';
+import * as torch from '../src/index.js';
+
+const workerSource = `
+  const { parentPort, workerData } = require('node:worker_threads');
+  import(workerData.index).then((torch) => {
+    torch.manualSeed(workerData.seed);
+    const w = torch.randn([3, 3], { requiresGrad: true });
+    const loss = w.mul(w).sum();
+    loss.backward();
+    parentPort.postMessage({ grad: Array.from(w.grad.toTypedArray()), w: Array.from(w.toTypedArray()) });
+  }).catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));
+`;
+
+function runWorker(seed: number): Promise<{ grad: number[]; w: number[] }> {
+  const index = new URL('../src/index.js', import.meta.url).href;
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(workerSource, { eval: true, workerData: { index, seed } });
+    worker.once('message', (m: { grad: number[]; w: number[]; error?: string }) => (m.error ? reject(new Error(m.error)) : resolve(m)));
+    worker.once('error', reject);
+  });
+}
+
+test('two workers load the addon and compute gradients concurrently', async () => {
+  const [a, b] = await Promise.all([runWorker(1), runWorker(1)]);
+  assert.deepEqual(a.w, b.w, 'same seed, same values in both workers');
+  a.grad.forEach((g, i) => assert.ok(Math.abs(g - 2 * a.w[i]) < 1e-6));
+  // The main thread is unaffected and still computes.
+  assert.deepEqual(torch.tensor([1, 2]).add(1).tolist(), [2, 3]);
+});
