@@ -298,7 +298,7 @@ export class Tensor implements Disposable {
   }
 
   // ---- data ---------------------------------------------------------------
-  /** The single value of a one-element tensor. */
+  /** The single value of a one-element tensor (booleans as 1 / 0). */
   item(): number {
     const v = ops.item()([this]);
     return typeof v === 'boolean' ? Number(v) : (v as number);
@@ -325,7 +325,12 @@ export class Tensor implements Disposable {
     };
     const shape = this.shape;
     if (dtype === 'float16' || dtype === 'bfloat16') {
-      return this.to({ dtype: 'float32' }).tolist();
+      const wide = this.to({ dtype: 'float32' });
+      try {
+        return wide.tolist();
+      } finally {
+        wide.dispose();
+      }
     }
     const build = (dim: number, offset: number): unknown => {
       if (dim === shape.length) return conv(offset);
