@@ -221,6 +221,12 @@ interface ModelResult {
   warmupPython: number[];
   ts: number[];
   python: number[];
+  /** CPU seconds per step (all threads): cpu / wall is the cores a side kept busy. */
+  cpuTs: number[];
+  cpuPython: number[];
+  /** Per round: cores' worth of CPU used by other processes while each side ran. */
+  othersTs: number[];
+  othersPython: number[];
   tsSummary: Summary;
   pythonSummary: Summary;
   ratio: number;
@@ -228,6 +234,32 @@ interface ModelResult {
 }
 
 const MiB = 1024 * 1024;
+
+/**
+ * CPU-seconds the whole machine has spent busy (user, system, irq) and
+ * stolen by the hypervisor, from /proc/stat (USER_HZ = 100 on Linux). With
+ * a process's own CPU time this tells how much else ran during a measurement.
+ */
+function machineCpu(): { busy: number; steal: number } {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
+    const [user, nice, system, , , irq, softirq, steal] = f;
+    return { busy: (user + nice + system + irq + softirq) / 100, steal: (steal ?? 0) / 100 };
+  } catch {
+    return { busy: NaN, steal: NaN };
+  }
+}
+
+const ownCpu = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+/** Cores' worth of CPU that other processes (and the hypervisor) took during an interval. */
+function othersLoad(m0: { busy: number; steal: number }, m1: { busy: number; steal: number }, mine: number, wall: number): number {
+  return Math.max(0, m1.busy - m0.busy - mine + (m1.steal - m0.steal)) / wall;
+}
+
 const rss = (): number => process.memoryUsage().rss / MiB;
 const num = (v: unknown): number => v as number;
 const nums = (v: unknown): number[] => v as number[];
@@ -277,18 +309,40 @@ async function benchModel(dims: Dims, o: Options, py: TorchWorker, work: string)
 
   const ts: number[] = [];
   const python: number[] = [];
+  const cpuTs: number[] = [];
+  const cpuPython: number[] = [];
+  const othersTs: number[] = [];
+  const othersPython: number[] = [];
   const rssBefore = rss();
   let rssMax = rssBefore;
   const runTs = (): void => {
+    const m0 = machineCpu();
+    let mine = 0;
+    let wall = 0;
     for (let i = 0; i < o.steps; i++) {
+      const c0 = ownCpu();
       const t0 = performance.now();
       trainer.step(x, y);
-      ts.push((performance.now() - t0) / 1000);
+      const dt = (performance.now() - t0) / 1000;
+      const dc = ownCpu() - c0;
+      ts.push(dt);
+      cpuTs.push(dc);
+      mine += dc;
+      wall += dt;
       rssMax = Math.max(rssMax, rss());
     }
+    othersTs.push(othersLoad(m0, machineCpu(), mine, wall));
   };
   const runPython = async (): Promise<void> => {
-    python.push(...nums((await py.request(`step ${tag} ${o.steps}`)).seconds));
+    const m0 = machineCpu();
+    const c0 = ownCpu();
+    const t0 = performance.now();
+    const r = await py.request(`step ${tag} ${o.steps}`);
+    const wall = (performance.now() - t0) / 1000;
+    const pyCpu = nums(r.cpu);
+    python.push(...nums(r.seconds));
+    cpuPython.push(...pyCpu);
+    othersPython.push(othersLoad(m0, machineCpu(), pyCpu.reduce((a, b) => a + b, 0) + ownCpu() - c0, wall));
   };
   for (let r = 0; r < o.rounds; r++) {
     // Alternate who goes first, so a slow drift of the machine hits both.
@@ -301,7 +355,10 @@ async function benchModel(dims: Dims, o: Options, py: TorchWorker, work: string)
     }
     const lastTs = ts.slice(-o.steps);
     const lastPy = python.slice(-o.steps);
-    log(`round ${r + 1}/${o.rounds}: TS ${lastTs.map((s) => s.toFixed(3)).join(' ')} s, PyTorch ${lastPy.map((s) => s.toFixed(3)).join(' ')} s, RSS ${rss().toFixed(0)} MiB`);
+    log(
+      `round ${r + 1}/${o.rounds}: TS ${lastTs.map((s) => s.toFixed(3)).join(' ')} s, PyTorch ${lastPy.map((s) => s.toFixed(3)).join(' ')} s; ` +
+        `other load ${othersTs[r].toFixed(2)} / ${othersPython[r].toFixed(2)} cores; TS RSS ${rss().toFixed(0)} MiB`,
+    );
   }
   const rssAfter = rss();
 
@@ -326,6 +383,10 @@ async function benchModel(dims: Dims, o: Options, py: TorchWorker, work: string)
     warmupPython,
     ts,
     python,
+    cpuTs,
+    cpuPython,
+    othersTs,
+    othersPython,
     tsSummary,
     pythonSummary,
     ratio: tsSummary.median / pythonSummary.median,
@@ -428,9 +489,13 @@ function log(s: string): void {
 
 const spread = (s: Summary, digits = 3): string => `${fmt(s.q1, digits)}–${fmt(s.q3, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`;
 
+const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** Median cores a side kept busy per step: CPU seconds / wall seconds. */
+const coresBusy = (cpu: readonly number[], wall: readonly number[]): number => summarize(cpu.map((c, i) => c / wall[i])).median;
+
 function stepTable(models: ModelResult[]): string {
   return table(
-    ['model (training step)', 'TS s/step', 'PyTorch s/step', 'TS/PyTorch', 'TS IQR (min–max)', 'PyTorch IQR (min–max)', 'n'],
+    ['model (training step)', 'TS s/step', 'PyTorch s/step', 'TS/PyTorch', 'TS IQR (min–max)', 'PyTorch IQR (min–max)', 'n', 'cores busy TS / Py', 'other load TS / Py'],
     models.map((m) => [
       m.name,
       fmt(m.tsSummary.median),
@@ -439,6 +504,8 @@ function stepTable(models: ModelResult[]): string {
       spread(m.tsSummary),
       spread(m.pythonSummary),
       `${m.ts.length}+${m.python.length}`,
+      `${coresBusy(m.cpuTs, m.ts).toFixed(2)} / ${coresBusy(m.cpuPython, m.python).toFixed(2)}`,
+      `${mean(m.othersTs).toFixed(2)} / ${mean(m.othersPython).toFixed(2)}`,
     ]),
   );
 }
@@ -495,6 +562,8 @@ function docsSection(env: Environment, o: Options, command: string, models: Mode
       stepTable(models),
       '',
       'Medians; spread as interquartile range and (min–max) over the timed steps; n = TS + PyTorch steps.',
+      '"cores busy": CPU seconds / wall seconds per step of that side (all its threads). "other load": cores\' worth of',
+      'CPU that other processes (and the hypervisor) took while that side ran, from /proc/stat — the noise indicator.',
       '',
     );
   }

@@ -13,7 +13,7 @@ Commands:
   build DIMS WEIGHTS DATA      build the U-Net (DIMS = 2d | 3d), load the
                                TypeScript init and the input / labels from
                                safetensors files; answers the parameter count
-  step DIMS K                  K timed training steps: seconds and losses
+  step DIMS K                  K timed training steps: wall and CPU seconds, losses
   free DIMS                    drop that model
   ops NAME N REPS              REPS timings of N calls of a small op: µs/op
   quit
@@ -185,12 +185,13 @@ def main():
                 reply = {'params': sum(p.numel() for p in model.parameters())}
             elif cmd == 'step':
                 tr = trainers[args[0]]
-                seconds, losses = [], []
+                seconds, cpu, losses = [], [], []
                 for _ in range(int(args[1])):
-                    t0 = time.perf_counter()
+                    c0, t0 = time.process_time(), time.perf_counter()
                     losses.append(tr.step())
                     seconds.append(time.perf_counter() - t0)
-                reply = {'seconds': seconds, 'losses': losses}
+                    cpu.append(time.process_time() - c0)
+                reply = {'seconds': seconds, 'cpu': cpu, 'losses': losses}
             elif cmd == 'free':
                 trainers.pop(args[0], None)
                 reply = {}
