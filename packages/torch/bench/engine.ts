@@ -7,7 +7,8 @@
 //      first losses compared to prove they compute the same thing;
 //   2. per-op dispatch overhead of small ops (µs per call).
 // Flags: --quick, --only 3d|2d|ops (comma-separated), --rounds N, --steps K,
-// --warmup N, --threads N, --json FILE, --write-docs, --python PATH.
+// --warmup N, --threads N, --noise-limit C, --max-wait S, --json FILE,
+// --write-docs, --python PATH.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -38,6 +39,10 @@ interface Options {
   opReps: number;
   opRounds: number;
   tidyBatch: number;
+  /** Rounds in which other processes used more cores than this are repeated (0: keep all). */
+  noiseLimit: number;
+  /** Longest wait for a quiet machine before a round, seconds. */
+  maxWait: number;
   json: string | null;
   writeDocs: boolean;
   python: string;
@@ -51,8 +56,11 @@ function usage(): string {
     '  --only PARTS        comma-separated subset of 3d,2d,ops (default all)',
     '  --rounds N          alternating rounds per model (default 5)',
     '  --steps K           timed steps per side per round (default 2)',
-    '  --warmup N          untimed steps per side first, also the loss check (default 3)',
+    '  --warmup N          untimed steps per side first, also the loss check (default 2)',
     '  --threads N         intra-op threads on both sides (default: all cores)',
+    '  --noise-limit C     repeat a round when other processes took more than C cores meanwhile',
+    '                      (default 0.25; 0 keeps every round)',
+    '  --max-wait S        wait at most S seconds for a quiet machine before a round (default 300)',
     '  --json FILE         write all results as JSON',
     '  --write-docs        update the "Engine" section of docs/benchmarks.md',
     '  --python PATH       the Python with torch (default /usr/bin/python3)',
@@ -64,12 +72,14 @@ function parseArgs(argv: string[]): Options {
     parts: ['3d', '2d', 'ops'],
     rounds: 5,
     steps: 2,
-    warmup: 3,
+    warmup: 2,
     threads: availableParallelism(),
     opCalls: 20000,
     opReps: 5,
-    opRounds: 3,
+    opRounds: 5,
     tidyBatch: 1000,
+    noiseLimit: 0.25,
+    maxWait: 300,
     json: null,
     writeDocs: false,
     python: '/usr/bin/python3',
@@ -98,6 +108,13 @@ function parseArgs(argv: string[]): Options {
       case '--steps': o.steps = int(a, argv[++i], 1); break;
       case '--warmup': o.warmup = int(a, argv[++i], 1); break;
       case '--threads': o.threads = int(a, argv[++i], 1); break;
+      case '--noise-limit': {
+        const v = Number(argv[++i]);
+        if (!(v >= 0)) throw new RangeError(`--noise-limit: expected a number of cores >= 0, got ${argv[i] ?? 'nothing'}`);
+        o.noiseLimit = v;
+        break;
+      }
+      case '--max-wait': o.maxWait = int(a, argv[++i], 0); break;
       case '--json': o.json = argv[++i] ?? null; if (!o.json) throw new RangeError('--json: expected a file name'); break;
       case '--write-docs': o.writeDocs = true; break;
       case '--python': o.python = argv[++i] ?? o.python; break;
@@ -227,6 +244,8 @@ interface ModelResult {
   /** Per round: cores' worth of CPU used by other processes while each side ran. */
   othersTs: number[];
   othersPython: number[];
+  /** Rounds thrown away because other processes took more than --noise-limit cores. */
+  discardedRounds: number;
   tsSummary: Summary;
   pythonSummary: Summary;
   ratio: number;
@@ -256,6 +275,37 @@ const ownCpu = (): number => {
 };
 
 /** Cores' worth of CPU that other processes (and the hypervisor) took during an interval. */
+const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
+
+/**
+ * Waits (up to --max-wait seconds) until other processes leave the machine
+ * alone: three consecutive one-second samples below --noise-limit cores.
+ * Both benchmark processes are idle meanwhile, so all busy time is theirs.
+ */
+async function waitQuiet(o: Options): Promise<number> {
+  if (o.noiseLimit <= 0) return 0;
+  const t0 = performance.now();
+  let quiet = 0;
+  let announced = false;
+  while (quiet < 3) {
+    const m0 = machineCpu();
+    const c0 = ownCpu();
+    await new Promise((r) => setTimeout(r, 1000));
+    const load = othersLoad(m0, machineCpu(), ownCpu() - c0, 1);
+    quiet = load < o.noiseLimit ? quiet + 1 : 0;
+    const waited = (performance.now() - t0) / 1000;
+    if (quiet === 0 && !announced) {
+      log(`  waiting for the machine to be quiet (other processes use ${load.toFixed(2)} cores)...`);
+      announced = true;
+    }
+    if (waited > o.maxWait) {
+      log(`  still busy after ${o.maxWait} s; going on (results will be noisy)`);
+      break;
+    }
+  }
+  return (performance.now() - t0) / 1000;
+}
+
 function othersLoad(m0: { busy: number; steal: number }, m1: { busy: number; steal: number }, mine: number, wall: number): number {
   return Math.max(0, m1.busy - m0.busy - mine + (m1.steal - m0.steal)) / wall;
 }
@@ -307,58 +357,75 @@ async function benchModel(dims: Dims, o: Options, py: TorchWorker, work: string)
   log(`step-0 loss relative difference ${step0RelDiff.toExponential(2)}${lossCheck.ok ? ' (same computation)' : '  <-- MISMATCH'}`);
   log(`warm-up s/step: TS [${warmupTs.map((s) => s.toFixed(3)).join(', ')}], PyTorch [${warmupPython.map((s) => s.toFixed(3)).join(', ')}]`);
 
+  interface Half {
+    wall: number[];
+    cpu: number[];
+    others: number;
+  }
   const ts: number[] = [];
   const python: number[] = [];
   const cpuTs: number[] = [];
   const cpuPython: number[] = [];
   const othersTs: number[] = [];
   const othersPython: number[] = [];
+  const discarded: { ts: Half; python: Half }[] = [];
   const rssBefore = rss();
   let rssMax = rssBefore;
-  const runTs = (): void => {
+  const runTs = (): Half => {
+    const h: Half = { wall: [], cpu: [], others: 0 };
     const m0 = machineCpu();
-    let mine = 0;
-    let wall = 0;
     for (let i = 0; i < o.steps; i++) {
       const c0 = ownCpu();
       const t0 = performance.now();
       trainer.step(x, y);
-      const dt = (performance.now() - t0) / 1000;
-      const dc = ownCpu() - c0;
-      ts.push(dt);
-      cpuTs.push(dc);
-      mine += dc;
-      wall += dt;
+      h.wall.push((performance.now() - t0) / 1000);
+      h.cpu.push(ownCpu() - c0);
       rssMax = Math.max(rssMax, rss());
     }
-    othersTs.push(othersLoad(m0, machineCpu(), mine, wall));
+    h.others = othersLoad(m0, machineCpu(), sum(h.cpu), sum(h.wall));
+    return h;
   };
-  const runPython = async (): Promise<void> => {
+  const runPython = async (): Promise<Half> => {
     const m0 = machineCpu();
     const c0 = ownCpu();
     const t0 = performance.now();
     const r = await py.request(`step ${tag} ${o.steps}`);
     const wall = (performance.now() - t0) / 1000;
-    const pyCpu = nums(r.cpu);
-    python.push(...nums(r.seconds));
-    cpuPython.push(...pyCpu);
-    othersPython.push(othersLoad(m0, machineCpu(), pyCpu.reduce((a, b) => a + b, 0) + ownCpu() - c0, wall));
+    const h: Half = { wall: nums(r.seconds), cpu: nums(r.cpu), others: 0 };
+    h.others = othersLoad(m0, machineCpu(), sum(h.cpu) + ownCpu() - c0, wall);
+    return h;
   };
-  for (let r = 0; r < o.rounds; r++) {
+  const noisy = (h: Half): boolean => o.noiseLimit > 0 && h.others > o.noiseLimit;
+  await waitQuiet(o);
+  const show = (h: Half): string => `${h.wall.map((v) => v.toFixed(3)).join(' ')} s (other load ${h.others.toFixed(2)})`;
+  let attempts = 0;
+  for (let r = 0; r < o.rounds; ) {
+    attempts++;
     // Alternate who goes first, so a slow drift of the machine hits both.
+    let a: Half;
+    let b: Half;
     if (r % 2 === 0) {
-      runTs();
-      await runPython();
+      a = runTs();
+      b = await runPython();
     } else {
-      await runPython();
-      runTs();
+      b = await runPython();
+      a = runTs();
     }
-    const lastTs = ts.slice(-o.steps);
-    const lastPy = python.slice(-o.steps);
-    log(
-      `round ${r + 1}/${o.rounds}: TS ${lastTs.map((s) => s.toFixed(3)).join(' ')} s, PyTorch ${lastPy.map((s) => s.toFixed(3)).join(' ')} s; ` +
-        `other load ${othersTs[r].toFixed(2)} / ${othersPython[r].toFixed(2)} cores; TS RSS ${rss().toFixed(0)} MiB`,
-    );
+    const bad = noisy(a) || noisy(b);
+    if (bad && attempts < o.rounds * 3) {
+      discarded.push({ ts: a, python: b });
+      log(`round ${r + 1}/${o.rounds}: TS ${show(a)}, PyTorch ${show(b)}: other processes took more than ${o.noiseLimit} core(s); discarded, repeating`);
+      await waitQuiet(o);
+      continue;
+    }
+    ts.push(...a.wall);
+    cpuTs.push(...a.cpu);
+    othersTs.push(a.others);
+    python.push(...b.wall);
+    cpuPython.push(...b.cpu);
+    othersPython.push(b.others);
+    log(`round ${r + 1}/${o.rounds}: TS ${show(a)}, PyTorch ${show(b)}; TS RSS ${rss().toFixed(0)} MiB${bad ? ' (noisy, kept: too many retries)' : ''}`);
+    r++;
   }
   const rssAfter = rss();
 
@@ -387,6 +454,7 @@ async function benchModel(dims: Dims, o: Options, py: TorchWorker, work: string)
     cpuPython,
     othersTs,
     othersPython,
+    discardedRounds: discarded.length,
     tsSummary,
     pythonSummary,
     ratio: tsSummary.median / pythonSummary.median,
@@ -405,12 +473,15 @@ interface OpResult {
   pythonUs: Summary;
   ratioDispose: number;
   ratioTidy: number;
+  discardedRounds: number;
 }
 
 const OPS: { name: string; ts: string; python: string; fn: () => Tensor }[] = [];
 function defineOps(): void {
-  const a = torch.keep(torch.tensor([1.0, -2.0, 3.0, -4.0]));
-  const b = torch.keep(torch.tensor([0.5, 0.25, -1.0, 2.0]));
+  // dtype spelled out: JS has no 1.0 literal, so [1, -2, 3, -4] would be int64.
+  const a = torch.keep(torch.tensor([1, -2, 3, -4], { dtype: 'float32' }));
+  const b = torch.keep(torch.tensor([0.5, 0.25, -1, 2], { dtype: 'float32' }));
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') throw new Error('op benchmark: operands must be float32');
   const m = torch.keep(a.reshape([2, 2]));
   OPS.push(
     { name: 'add', ts: 'a.add(b)', python: 'torch.add(a, b)', fn: () => a.add(b) },
@@ -448,6 +519,7 @@ function timeTidy(fn: () => Tensor, n: number, reps: number, batch: number): num
 async function benchOps(o: Options, py: TorchWorker): Promise<OpResult[]> {
   log(`\n== per-op dispatch overhead (4-element float32 tensors, ${o.opCalls} calls × ${o.opReps} reps × ${o.opRounds} rounds)`);
   if (OPS.length === 0) defineOps();
+  await waitQuiet(o);
   const results: OpResult[] = [];
   for (const spec of OPS) {
     const fn = spec.fn;
@@ -458,10 +530,29 @@ async function benchOps(o: Options, py: TorchWorker): Promise<OpResult[]> {
     const d: number[] = [];
     const t: number[] = [];
     const p: number[] = [];
-    for (let r = 0; r < o.opRounds; r++) {
-      d.push(...timeDispose(fn, o.opCalls, o.opReps));
-      t.push(...timeTidy(fn, o.opCalls, o.opReps, o.tidyBatch));
-      p.push(...nums((await py.request(`ops ${spec.name} ${o.opCalls} ${o.opReps}`)).us));
+    let discarded = 0;
+    for (let r = 0, attempts = 0; r < o.opRounds; attempts++) {
+      // Single-threaded on both sides, but the two vCPUs may be SMT siblings:
+      // any other busy process skews the result, as in the step rounds.
+      const m0 = machineCpu();
+      const c0 = ownCpu();
+      const w0 = performance.now();
+      const dr = timeDispose(fn, o.opCalls, o.opReps);
+      const tr = timeTidy(fn, o.opCalls, o.opReps, o.tidyBatch);
+      const pr = nums((await py.request(`ops ${spec.name} ${o.opCalls} ${o.opReps}`)).us);
+      const wall = (performance.now() - w0) / 1000;
+      // The Python half's CPU is about its wall time (one thread, busy looping).
+      const pyCpu = (sum(pr) * o.opCalls) / 1e6;
+      const others = othersLoad(m0, machineCpu(), ownCpu() - c0 + pyCpu, wall);
+      if (o.noiseLimit > 0 && others > o.noiseLimit && attempts < o.opRounds * 3) {
+        discarded++;
+        await waitQuiet(o);
+        continue;
+      }
+      d.push(...dr);
+      t.push(...tr);
+      p.push(...pr);
+      r++;
     }
     const res: OpResult = {
       op: spec.name,
@@ -472,6 +563,7 @@ async function benchOps(o: Options, py: TorchWorker): Promise<OpResult[]> {
       pythonUs: summarize(p),
       ratioDispose: 0,
       ratioTidy: 0,
+      discardedRounds: discarded,
     };
     res.ratioDispose = res.dispose.median / res.pythonUs.median;
     res.ratioTidy = res.tidy.median / res.pythonUs.median;
@@ -489,7 +581,7 @@ function log(s: string): void {
 
 const spread = (s: Summary, digits = 3): string => `${fmt(s.q1, digits)}–${fmt(s.q3, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`;
 
-const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+const mean = (xs: readonly number[]): number => sum(xs) / xs.length;
 /** Median cores a side kept busy per step: CPU seconds / wall seconds. */
 const coresBusy = (cpu: readonly number[], wall: readonly number[]): number => summarize(cpu.map((c, i) => c / wall[i])).median;
 
@@ -548,22 +640,24 @@ function docsSection(env: Environment, o: Options, command: string, models: Mode
       'momentum 0.99 Nesterov, weight decay 3e-5). U-Net: 5 levels with 16–32–64–128–256 channels, blocks',
       '(conv3×3 – InstanceNorm(affine) – LeakyReLU 0.01) × 2, stride-2 conv downsampling, ConvTranspose',
       '(kernel 2, stride 2) upsampling with skip concatenation, 1×1 conv head to 3 classes; seeded random input',
-      `and labels. ${o.warmup} warm-up steps per side, then ${o.rounds} rounds alternating ${o.steps} TS steps and`,
-      `${o.steps} PyTorch steps (PyTorch in a child process that waits while TS runs, and the other way round).`,
+      `and labels. ${o.warmup} warm-up step(s) per side, then ${o.rounds} round(s) alternating ${o.steps} TS step(s) and`,
+      `${o.steps} PyTorch step(s) (PyTorch in a child process that waits while TS runs, and the other way round).`,
       'Both sides start from the same weights (TS init exported to safetensors) and data:',
       '',
       ...models.map(
         (m) =>
           `- ${m.name}: ${m.paramsTs.toLocaleString('en')} parameters in TS, ${m.paramsPython.toLocaleString('en')} in PyTorch; ` +
           `step-0 loss ${m.lossesTs[0].toFixed(6)} (TS) vs ${m.lossesPython[0].toFixed(6)} (PyTorch), relative difference ${m.lossCheck.step0RelDiff.toExponential(1)}; ` +
-          `TS RSS ${m.rssMiB.beforeTs.toFixed(0)} MiB before the timed steps, ${m.rssMiB.afterTs.toFixed(0)} MiB after (max ${m.rssMiB.maxTs.toFixed(0)}).`,
+          `TS RSS ${m.rssMiB.beforeTs.toFixed(0)} MiB before the timed steps, ${m.rssMiB.afterTs.toFixed(0)} MiB after (max ${m.rssMiB.maxTs.toFixed(0)}); ` +
+          `${m.discardedRounds} round(s) repeated because other processes were busy.`,
       ),
       '',
       stepTable(models),
       '',
       'Medians; spread as interquartile range and (min–max) over the timed steps; n = TS + PyTorch steps.',
       '"cores busy": CPU seconds / wall seconds per step of that side (all its threads). "other load": cores\' worth of',
-      'CPU that other processes (and the hypervisor) took while that side ran, from /proc/stat — the noise indicator.',
+      'CPU that other processes (and the hypervisor) took while that side ran, from /proc/stat — the noise indicator;',
+      `a round where it exceeded ${o.noiseLimit} core on either side was repeated after waiting for a quiet machine (\`--noise-limit\`).`,
       '',
     );
   }

@@ -44,9 +44,18 @@ function toNative(a: OpArg): NativeArg {
   return a as NativeArg;
 }
 
-function nativeKwargs(kwargs: Record<string, OpArg>): Record<string, NativeArg> {
-  const out: Record<string, NativeArg> = {};
-  for (const k in kwargs) out[k] = toNative(kwargs[k]);
+// null / undefined keywords are dropped: omitting an optional argument gives
+// its schema default, which is None for all but a few whose default acts the
+// same (randint's dtype=long, pin_memory=False). Wrappers pass many
+// `{ dtype: null }`-style keywords, and a native call without a keyword
+// object is markedly cheaper.
+function nativeKwargs(kwargs: Record<string, OpArg>): Record<string, NativeArg> | null {
+  let out: Record<string, NativeArg> | null = null;
+  for (const k in kwargs) {
+    const v = kwargs[k];
+    if (v === null || v === undefined) continue;
+    (out ??= {})[k] = toNative(v);
+  }
   return out;
 }
 
