@@ -8,8 +8,8 @@
 //   2. per-op dispatch overhead of small ops (µs per call).
 // Flags: --quick, --only 3d|2d|ops (comma-separated), --rounds N, --steps K,
 // --warmup N, --threads N, --noise-limit C, --max-wait S, --json FILE,
-// --write-docs, --python PATH.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+// --write-docs, --python PATH, --malloc-cache, --from-json FILE.
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -47,7 +47,20 @@ interface Options {
   writeDocs: boolean;
   python: string;
   quick: boolean;
+  /** Run both sides with glibc malloc keeping freed memory (see MALLOC_CACHE_ENV). */
+  mallocCache: boolean;
+  /** Re-render the report of a saved --json file instead of measuring. */
+  fromJson: string | null;
 }
+
+// glibc malloc tunables that keep freed memory for reuse instead of
+// unmapping every large tensor: no mmap'd chunks, no trimming. Steps then no
+// longer pay the kernel for zeroing fresh pages, at the cost of a higher RSS.
+const MALLOC_CACHE_ENV: Record<string, string> = {
+  MALLOC_MMAP_MAX_: '0',
+  MALLOC_TRIM_THRESHOLD_: String(64 * 2 ** 30),
+  MALLOC_TOP_PAD_: String(256 * 2 ** 20),
+};
 
 function usage(): string {
   return [
@@ -64,6 +77,9 @@ function usage(): string {
     '  --json FILE         write all results as JSON',
     '  --write-docs        update the "Engine" section of docs/benchmarks.md',
     '  --python PATH       the Python with torch (default /usr/bin/python3)',
+    '  --malloc-cache      run both sides with glibc malloc keeping freed memory',
+    '                      (MALLOC_MMAP_MAX_=0 ...): no page-zeroing cost, higher RSS',
+    '  --from-json FILE    print (and with --write-docs, write) the report of a saved --json run',
   ].join('\n');
 }
 
@@ -84,6 +100,8 @@ function parseArgs(argv: string[]): Options {
     writeDocs: false,
     python: '/usr/bin/python3',
     quick: false,
+    mallocCache: false,
+    fromJson: null,
   };
   const explicit = new Set<string>();
   const int = (flag: string, v: string | undefined, min: number): number => {
@@ -117,6 +135,8 @@ function parseArgs(argv: string[]): Options {
       case '--max-wait': o.maxWait = int(a, argv[++i], 0); break;
       case '--json': o.json = argv[++i] ?? null; if (!o.json) throw new RangeError('--json: expected a file name'); break;
       case '--write-docs': o.writeDocs = true; break;
+      case '--malloc-cache': o.mallocCache = true; break;
+      case '--from-json': o.fromJson = argv[++i] ?? null; if (!o.fromJson) throw new RangeError('--from-json: expected a file name'); break;
       case '--python': o.python = argv[++i] ?? o.python; break;
       case '-h': case '--help': console.log(usage()); process.exit(0); break;
       default: throw new RangeError(`unknown option '${a}'\n${usage()}`);
@@ -199,6 +219,7 @@ interface Environment {
   pythonTorch: string;
   threadsTs: number;
   threadsPython: number;
+  malloc: string;
   date: string;
 }
 
@@ -241,6 +262,13 @@ interface ModelResult {
   /** CPU seconds per step (all threads): cpu / wall is the cores a side kept busy. */
   cpuTs: number[];
   cpuPython: number[];
+  /** The same split into user and system (kernel) time, and minor page faults per step. */
+  userTs: number[];
+  userPython: number[];
+  sysTs: number[];
+  sysPython: number[];
+  faultsTs: number[];
+  faultsPython: number[];
   /** Per round: cores' worth of CPU used by other processes while each side ran. */
   othersTs: number[];
   othersPython: number[];
@@ -273,6 +301,12 @@ const ownCpu = (): number => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
 };
+
+/** User and system CPU seconds and minor page faults of this process so far. */
+function rusage(): { user: number; sys: number; minflt: number } {
+  const r = process.resourceUsage();
+  return { user: r.userCPUTime / 1e6, sys: r.systemCPUTime / 1e6, minflt: r.minorPageFault };
+}
 
 /** Cores' worth of CPU that other processes (and the hypervisor) took during an interval. */
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
@@ -326,7 +360,11 @@ async function benchModel(dims: Dims, o: Options, py: TorchWorker, work: string)
   const tag = `${dims}d`;
   log(`\n== ${name}`);
   torch.manualSeed(dims);
-  const model = new UNet(config);
+  // Built inside tidy(): outside any scope, a Parameter's temporary detach()
+  // result can be registered with the GC finalizer before nn.Parameter takes
+  // its handle, and collecting it later frees the parameter's tensor (see the
+  // report; engine bug in src/nn/module.ts takeHandle).
+  const model = torch.tidy(() => new UNet(config));
   const x = torch.keep(torch.randn(input));
   const y = torch.keep(torch.randint(0, config.numClasses, [input[0], ...input.slice(2)]));
   const weights = join(work, `unet${tag}-init.safetensors`);
@@ -360,26 +398,39 @@ async function benchModel(dims: Dims, o: Options, py: TorchWorker, work: string)
   interface Half {
     wall: number[];
     cpu: number[];
+    user: number[];
+    sys: number[];
+    faults: number[];
     others: number;
   }
   const ts: number[] = [];
   const python: number[] = [];
   const cpuTs: number[] = [];
   const cpuPython: number[] = [];
+  const userTs: number[] = [];
+  const userPython: number[] = [];
+  const sysTs: number[] = [];
+  const sysPython: number[] = [];
+  const faultsTs: number[] = [];
+  const faultsPython: number[] = [];
   const othersTs: number[] = [];
   const othersPython: number[] = [];
   const discarded: { ts: Half; python: Half }[] = [];
   const rssBefore = rss();
   let rssMax = rssBefore;
   const runTs = (): Half => {
-    const h: Half = { wall: [], cpu: [], others: 0 };
+    const h: Half = { wall: [], cpu: [], user: [], sys: [], faults: [], others: 0 };
     const m0 = machineCpu();
     for (let i = 0; i < o.steps; i++) {
-      const c0 = ownCpu();
+      const u0 = rusage();
       const t0 = performance.now();
       trainer.step(x, y);
       h.wall.push((performance.now() - t0) / 1000);
-      h.cpu.push(ownCpu() - c0);
+      const u1 = rusage();
+      h.user.push(u1.user - u0.user);
+      h.sys.push(u1.sys - u0.sys);
+      h.cpu.push(u1.user - u0.user + u1.sys - u0.sys);
+      h.faults.push(u1.minflt - u0.minflt);
       rssMax = Math.max(rssMax, rss());
     }
     h.others = othersLoad(m0, machineCpu(), sum(h.cpu), sum(h.wall));
@@ -391,7 +442,9 @@ async function benchModel(dims: Dims, o: Options, py: TorchWorker, work: string)
     const t0 = performance.now();
     const r = await py.request(`step ${tag} ${o.steps}`);
     const wall = (performance.now() - t0) / 1000;
-    const h: Half = { wall: nums(r.seconds), cpu: nums(r.cpu), others: 0 };
+    const user = nums(r.user);
+    const sys = nums(r.sys);
+    const h: Half = { wall: nums(r.seconds), cpu: user.map((u, i) => u + sys[i]), user, sys, faults: nums(r.minflt), others: 0 };
     h.others = othersLoad(m0, machineCpu(), sum(h.cpu) + ownCpu() - c0, wall);
     return h;
   };
@@ -420,9 +473,15 @@ async function benchModel(dims: Dims, o: Options, py: TorchWorker, work: string)
     }
     ts.push(...a.wall);
     cpuTs.push(...a.cpu);
+    userTs.push(...a.user);
+    sysTs.push(...a.sys);
+    faultsTs.push(...a.faults);
     othersTs.push(a.others);
     python.push(...b.wall);
     cpuPython.push(...b.cpu);
+    userPython.push(...b.user);
+    sysPython.push(...b.sys);
+    faultsPython.push(...b.faults);
     othersPython.push(b.others);
     log(`round ${r + 1}/${o.rounds}: TS ${show(a)}, PyTorch ${show(b)}; TS RSS ${rss().toFixed(0)} MiB${bad ? ' (noisy, kept: too many retries)' : ''}`);
     r++;
@@ -452,6 +511,12 @@ async function benchModel(dims: Dims, o: Options, py: TorchWorker, work: string)
     python,
     cpuTs,
     cpuPython,
+    userTs,
+    userPython,
+    sysTs,
+    sysPython,
+    faultsTs,
+    faultsPython,
     othersTs,
     othersPython,
     discardedRounds: discarded.length,
@@ -602,6 +667,20 @@ function stepTable(models: ModelResult[]): string {
   );
 }
 
+const med = (xs: readonly number[]): number => summarize(xs).median;
+
+function cpuTable(models: ModelResult[]): string {
+  return table(
+    ['model', 'user s/step TS / Py', 'system s/step TS / Py', 'minor page faults/step TS / Py'],
+    models.map((m) => [
+      m.name,
+      `${fmt(med(m.userTs))} / ${fmt(med(m.userPython))}`,
+      `${fmt(med(m.sysTs))} / ${fmt(med(m.sysPython))}`,
+      `${Math.round(med(m.faultsTs)).toLocaleString('en')} / ${Math.round(med(m.faultsPython)).toLocaleString('en')}`,
+    ]),
+  );
+}
+
 function opTable(ops: OpResult[], batch: number): string {
   return table(
     ['op (TS / Python)', 'TS µs/op, disposed', `TS µs/op, tidy(${batch})`, 'PyTorch µs/op', 'ratio disposed', 'ratio tidy'],
@@ -622,6 +701,7 @@ function envLines(env: Environment): string[] {
     `- Node ${env.node}; libtorch ${env.libtorch} (Debian libtorch-dev) through the @labelwise/torch addon`,
     `- Python ${env.python}; torch ${env.pythonTorch} (the same libtorch build)`,
     `- Intra-op threads: TS ${env.threadsTs}, PyTorch ${env.threadsPython}`,
+    `- Memory allocator: ${env.malloc}`,
   ];
 }
 
@@ -642,7 +722,9 @@ function docsSection(env: Environment, o: Options, command: string, models: Mode
       '(kernel 2, stride 2) upsampling with skip concatenation, 1×1 conv head to 3 classes; seeded random input',
       `and labels. ${o.warmup} warm-up step(s) per side, then ${o.rounds} round(s) alternating ${o.steps} TS step(s) and`,
       `${o.steps} PyTorch step(s) (PyTorch in a child process that waits while TS runs, and the other way round).`,
-      'Both sides start from the same weights (TS init exported to safetensors) and data:',
+      'PyTorch side: `zero_grad(set_to_none=True)` and `SGD(..., foreach=True)`, i.e. the same `_foreach_*` kernels',
+      'as the TS optimizer (1.13 defaults to a per-parameter loop). Both sides start from the same weights (TS init',
+      'exported to safetensors, read in Python with json + struct + torch.frombuffer) and the same data:',
       '',
       ...models.map(
         (m) =>
@@ -658,6 +740,11 @@ function docsSection(env: Environment, o: Options, command: string, models: Mode
       '"cores busy": CPU seconds / wall seconds per step of that side (all its threads). "other load": cores\' worth of',
       'CPU that other processes (and the hypervisor) took while that side ran, from /proc/stat — the noise indicator;',
       `a round where it exceeded ${o.noiseLimit} core on either side was repeated after waiting for a quiet machine (\`--noise-limit\`).`,
+      '',
+      'Where the CPU time goes (medians per step; system time is mostly the kernel zeroing pages that glibc',
+      'malloc maps fresh for each large tensor and unmaps on free):',
+      '',
+      cpuTable(models),
       '',
     );
   }
@@ -697,8 +784,27 @@ function writeDocs(section: string): string {
 
 // ---- main --------------------------------------------------------------------------------
 
-async function main(): Promise<void> {
-  const o = parseArgs(process.argv.slice(2));
+interface Results {
+  env: Environment;
+  options: Options;
+  command: string;
+  models: ModelResult[];
+  ops: OpResult[];
+}
+
+/** Prints the tables and writes --json / --write-docs output. */
+function report(r: Results, o: Options): void {
+  if (r.models.length > 0) log(`${stepTable(r.models)}\n\n${cpuTable(r.models)}\n`);
+  if (r.ops.length > 0) log(`${opTable(r.ops, r.options.tidyBatch)}\n`);
+  for (const m of r.models) if (!m.lossCheck.ok || m.paramsTs !== m.paramsPython) log(`WARNING: ${m.name}: the two sides do not compute the same thing (see above)`);
+  if (o.json) {
+    writeFileSync(o.json, `${JSON.stringify(r, null, 2)}\n`);
+    log(`results written to ${o.json}`);
+  }
+  if (o.writeDocs) log(`updated ${writeDocs(docsSection(r.env, r.options, r.command, r.models, r.ops))}`);
+}
+
+async function measure(o: Options): Promise<Results> {
   const command = `npm run bench:engine${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   torch.setNumThreads(o.threads);
   const py = new TorchWorker(o.python);
@@ -716,6 +822,9 @@ async function main(): Promise<void> {
       pythonTorch: String(pyEnv.torch),
       threadsTs: torch.getNumThreads(),
       threadsPython: num(pyThreads.threads),
+      malloc: Object.keys(MALLOC_CACHE_ENV).every((k) => process.env[k] === MALLOC_CACHE_ENV[k])
+        ? `glibc, keeping freed memory (${Object.entries(MALLOC_CACHE_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}) on both sides`
+        : 'glibc defaults on both sides',
       date: new Date().toISOString().slice(0, 10),
     };
     log('Labelwise engine vs PyTorch');
@@ -727,23 +836,38 @@ async function main(): Promise<void> {
     for (const part of o.parts) if (part !== 'ops') models.push(await benchModel(part === '3d' ? 3 : 2, o, py, work));
     const ops = o.parts.includes('ops') ? await benchOps(o, py) : [];
     log(`\n(total ${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
-
-    if (models.length > 0) log(`${stepTable(models)}\n`);
-    if (ops.length > 0) log(`${opTable(ops, o.tidyBatch)}\n`);
-    for (const m of models) if (!m.lossCheck.ok || m.paramsTs !== m.paramsPython) log(`WARNING: ${m.name}: the two sides do not compute the same thing (see above)`);
-
-    if (o.json) {
-      writeFileSync(o.json, `${JSON.stringify({ env, options: o, command, models, ops }, null, 2)}\n`);
-      log(`results written to ${o.json}`);
-    }
-    if (o.writeDocs) log(`updated ${writeDocs(docsSection(env, o, command, models, ops))}`);
+    return { env, options: o, command, models, ops };
   } finally {
     rmSync(work, { recursive: true, force: true });
     await py.close().catch(() => undefined);
   }
 }
 
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  if (o.fromJson) {
+    // Re-render saved results (e.g. after a change to the report format).
+    const r = JSON.parse(readFileSync(o.fromJson, 'utf8')) as Results;
+    r.env.malloc ??= 'glibc defaults on both sides';
+    for (const l of envLines(r.env)) log(l);
+    log('');
+    report(r, { ...o, json: null });
+    return;
+  }
+  // glibc reads its tunables at process start: run again with them set (the
+  // PyTorch worker inherits the environment, so both sides get the same).
+  if (o.mallocCache && process.env.LABELWISE_BENCH_MALLOC_CACHE !== '1') {
+    const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+      stdio: 'inherit',
+      env: { ...process.env, ...MALLOC_CACHE_ENV, LABELWISE_BENCH_MALLOC_CACHE: '1' },
+    });
+    process.exit(r.status ?? 1);
+  }
+  report(await measure(o), o);
+}
+
 main().catch((e: unknown) => {
-  console.error(e instanceof Error ? e.stack ?? e.message : e);
+  // Bad flags are RangeErrors with their own message; anything else gets its stack.
+  console.error(e instanceof RangeError ? e.message : e instanceof Error ? e.stack ?? e.message : e);
   process.exit(1);
 });

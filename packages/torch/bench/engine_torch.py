@@ -13,13 +13,15 @@ Commands:
   build DIMS WEIGHTS DATA      build the U-Net (DIMS = 2d | 3d), load the
                                TypeScript init and the input / labels from
                                safetensors files; answers the parameter count
-  step DIMS K                  K timed training steps: wall and CPU seconds, losses
+  step DIMS K                  K timed training steps: wall, user and system
+                               seconds, minor page faults, losses
   free DIMS                    drop that model
   ops NAME N REPS              REPS timings of N calls of a small op: µs/op
   quit
 """
 import json
 import platform
+import resource
 import struct
 import sys
 import time
@@ -185,13 +187,15 @@ def main():
                 reply = {'params': sum(p.numel() for p in model.parameters())}
             elif cmd == 'step':
                 tr = trainers[args[0]]
-                seconds, cpu, losses = [], [], []
+                reply = {'seconds': [], 'user': [], 'sys': [], 'minflt': [], 'losses': []}
                 for _ in range(int(args[1])):
-                    c0, t0 = time.process_time(), time.perf_counter()
-                    losses.append(tr.step())
-                    seconds.append(time.perf_counter() - t0)
-                    cpu.append(time.process_time() - c0)
-                reply = {'seconds': seconds, 'cpu': cpu, 'losses': losses}
+                    r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+                    reply['losses'].append(tr.step())
+                    reply['seconds'].append(time.perf_counter() - t0)
+                    r1 = resource.getrusage(resource.RUSAGE_SELF)
+                    reply['user'].append(r1.ru_utime - r0.ru_utime)
+                    reply['sys'].append(r1.ru_stime - r0.ru_stime)
+                    reply['minflt'].append(r1.ru_minflt - r0.ru_minflt)
             elif cmd == 'free':
                 trainers.pop(args[0], None)
                 reply = {}

@@ -246,10 +246,33 @@ export class Tensor implements Disposable {
   /** Releases this reference to the native tensor now. Idempotent. */
   dispose(): void {
     if (this._h !== null) {
-      if (this._armed) finalizer.unregister(this);
+      if (this._armed) {
+        finalizer.unregister(this);
+        this._armed = false;
+      }
       native.free(this._h);
       this._h = null;
     }
+  }
+  /**
+   * @internal Moves the native handle out of this wrapper (which reads as
+   * disposed afterwards). The finalizer is disarmed first: otherwise collecting
+   * this wrapper would free a tensor that now belongs to someone else.
+   */
+  _takeHandle(): Handle {
+    const h = this.handle;
+    if (this._armed) {
+      finalizer.unregister(this);
+      this._armed = false;
+    }
+    this._h = null;
+    return h;
+  }
+  /** @internal Makes this wrapper own `h` in place of its current tensor (param.data = ...). */
+  _replaceHandle(h: Handle): void {
+    this.dispose();
+    this._h = h;
+    this._escape();
   }
   /** @internal see Disposable._escape */
   _escape(): void {

@@ -84,3 +84,24 @@ test('dispose() frees native memory immediately', () => {
   for (let i = 0; i < 8; i++) big().dispose();
   assert.ok(rssMiB() - before < 300, 'eight 256 MiB tensors were not all resident at once');
 });
+
+test('parameters built outside any scope survive garbage collection of their temporaries', async () => {
+  // Regression: Parameter took over the native handle of a temporary whose
+  // GC finalizer stayed armed, so collecting the temporary freed the
+  // parameter's tensor. Finalizers are armed in batches of 256, so vary the
+  // number of unscoped tensors made before each Parameter to hit the boundary.
+  await new Promise((resolve) => setImmediate(resolve));
+  const params: nn.Parameter[] = [];
+  for (let k = 250; k < 262; k++) {
+    for (let i = 0; i < k; i++) torch.zeros([1]);
+    params.push(new nn.Parameter(torch.full([1000], 7, { dtype: 'float32' })));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  const reuse = Array.from({ length: 50 }, () => torch.full([1000], -1, { dtype: 'float32' }));
+  for (const p of params) assert.equal(p.sum().item(), 7000);
+  torch.dispose(reuse);
+});

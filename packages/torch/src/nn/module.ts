@@ -4,18 +4,11 @@
 // under the registered name, so that a later `this.fc = other` keeps the
 // registry (state dict, parameters(), to()) in step with the attribute.
 import { type DType, isDType, isFloatingPoint } from '../dtype.js';
-import type { Handle } from '../native.js';
 import { noGrad } from '../autograd.js';
 import { keep, tidy } from '../scope.js';
 import { type Device, Tensor, callT, op } from '../tensor.js';
 import '../ops/shape.js';
 
-/** Takes the native handle out of a freshly created wrapper. */
-function takeHandle(t: Tensor): Handle {
-  const h = t.handle;
-  t._h = null;
-  return h;
-}
 
 /**
  * A tensor that is a module parameter (nn.Parameter): a leaf sharing storage
@@ -26,7 +19,7 @@ function takeHandle(t: Tensor): Handle {
  */
 export class Parameter extends Tensor {
   constructor(data: Tensor, requiresGrad = true) {
-    super(takeHandle(callT(op('detach'), [data])));
+    super(callT(op('detach'), [data])._takeHandle());
     keep(this);
     if (requiresGrad) this.requiresGrad_(true);
   }
@@ -82,9 +75,7 @@ const shapeStr = (s: readonly number[]): string => `[${s.join(', ')}]`;
 /** Makes `next`'s native tensor the one `target` refers to, keeping the wrapper object (param.data = next). */
 function adopt(target: Tensor, next: Tensor): void {
   if (next === target) return;
-  const h = takeHandle(next);
-  target.dispose();
-  target._h = h;
+  target._replaceHandle(next._takeHandle());
 }
 
 /**
