@@ -6,7 +6,7 @@ import { calculateFanInAndFanOut, kaimingUniform_, uniform_ } from './init.js';
 import { Module, type Parameter } from './module.js';
 import { type FactoryOptions, newParameter } from './utils.js';
 
-/** Returns its input (nn.Identity); handy as a placeholder. */
+/** Returns its input (nn.Identity); stands in where a layer is optional. */
 export class Identity extends Module {
   forward(input: Tensor): Tensor {
     return input;
