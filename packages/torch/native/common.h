@@ -23,7 +23,6 @@ struct GeneratorBox {
 
 Napi::Value WrapTensor(Napi::Env env, at::Tensor t);
 at::Tensor& UnwrapTensor(const Napi::Value& v, const char* what);
-bool IsTensorHandle(const Napi::Value& v);
 at::Generator& UnwrapGenerator(const Napi::Value& v);
 
 at::ScalarType ParseDtype(const std::string& name);

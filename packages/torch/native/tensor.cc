@@ -140,10 +140,6 @@ Napi::Value Free(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Value IsDefined(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), BoxOf(info[0], "isDefined")->t.defined());
-}
-
 Napi::Value Shape(const Napi::CallbackInfo& info) {
   return ToJsShape(info.Env(), UnwrapTensor(info[0], "shape").sizes());
 }
@@ -300,8 +296,6 @@ Napi::Value WrapTensor(Napi::Env env, at::Tensor t) {
   return Napi::Value(env, out);
 }
 
-bool IsTensorHandle(const Napi::Value& v) { return v.IsExternal(); }
-
 at::Tensor& UnwrapTensor(const Napi::Value& v, const char* what) {
   TensorBox* box = BoxOf(v, what);
   if (!box->t.defined()) {
@@ -376,7 +370,6 @@ void InitTensor(Napi::Env env, Napi::Object exports) {
   exports.Set("toBuffer", Napi::Function::New(env, ToBuffer));
   exports.Set("dataView", Napi::Function::New(env, DataView));
   exports.Set("free", Napi::Function::New(env, Free));
-  exports.Set("isDefined", Napi::Function::New(env, IsDefined));
   exports.Set("shape", Napi::Function::New(env, Shape));
   exports.Set("strides", Napi::Function::New(env, Strides));
   exports.Set("dtype", Napi::Function::New(env, Dtype));

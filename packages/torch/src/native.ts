@@ -23,7 +23,6 @@ export interface Native {
   toBuffer(h: Handle): ArrayBuffer;
   dataView(h: Handle): ArrayBuffer;
   free(h: Handle): void;
-  isDefined(h: Handle): boolean;
   shape(h: Handle): number[];
   strides(h: Handle): number[];
   dtype(h: Handle): string;

@@ -12,13 +12,19 @@ export type MemoryFormat = 'contiguous' | 'channels_last' | 'channels_last_3d' |
 /** A random number generator (torch.Generator). */
 export class Generator {
   /** @internal */ readonly handle: GeneratorHandle;
+  readonly device: Device;
   constructor(seed: number | bigint = 0, device: Device = 'cpu') {
+    this.device = device;
     this.handle = native.newGenerator(seed, device);
   }
   manualSeed(seed: number | bigint): this {
-    // A fresh native generator is cheaper than exposing set_current_seed.
-    const state = native.newGenerator(seed, 'cpu');
-    native.generatorSetState(this.handle, native.generatorGetState(state));
+    // Reseeding = taking the state of a fresh generator of the same kind.
+    const state = native.generatorGetState(native.newGenerator(seed, this.device));
+    try {
+      native.generatorSetState(this.handle, state);
+    } finally {
+      native.free(state);
+    }
     return this;
   }
   initialSeed(): bigint {

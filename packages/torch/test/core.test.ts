@@ -128,3 +128,11 @@ test('dataView is zero-copy and toTypedArray is a copy', () => {
   c[2] = 9;
   assert.deepEqual(t.tolist(), [0, 5, 0, 0]);
 });
+
+test('Generator.manualSeed reseeds in place like a fresh generator', () => {
+  const g = new torch.Generator(5);
+  torch.rand([3], { generator: g });
+  g.manualSeed(11);
+  assert.deepEqual(torch.rand([4], { generator: g }).tolist(), torch.rand([4], { generator: new torch.Generator(11) }).tolist());
+  assert.equal(g.initialSeed(), 11n);
+});

@@ -2,7 +2,7 @@
 // follow PyTorch's type promotion: JS numbers become "wrapped numbers" that do
 // not upcast tensors (int64 tensor * 2 stays int64, * 0.5 becomes float32);
 // `{ float: 2 }` is Python's 2.0.
-import { type OpArg, type Scalar, Tensor, callT, op } from '../tensor.js';
+import { type Op, type OpArg, type Scalar, Tensor, callT, op } from '../tensor.js';
 import type { PyFloat } from './creation.js';
 
 export type TensorOrScalar = Tensor | Scalar | PyFloat;
@@ -173,7 +173,11 @@ const UNARY = [
   'atanh', 'erf', 'erfc', 'erfinv', 'square',
 ] as const;
 
-const unary = (aten: string) => (input: Tensor): Tensor => callT(op(aten), [input]);
+// The op is resolved on first use, not per call: these run on hot paths.
+const unary = (aten: string) => {
+  let o: Op | undefined;
+  return (input: Tensor): Tensor => callT((o ??= op(aten)), [input]);
+};
 
 export const neg = unary('neg');
 export const negative = neg;
