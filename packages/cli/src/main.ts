@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+// The `labelwise` command line: nnU-Net's pipeline stages as verbs.
+// Exit codes: 0 success, 1 failure while working, 2 usage or input error.
+import type { Command } from './command.js';
+import { UsageError } from './command.js';
+
+const VERBS: Record<string, string> = {
+  plan: 'propose target spacing, patch and batch size from a dataset fingerprint',
+  train: 'train a network from an experiment config',
+  predict: 'segment images with a trained checkpoint',
+  evaluate: 'score predictions against labels (Dice, HD95, ASSD, ...)',
+  convert: 'convert DICOM series and other formats to NIfTI',
+  dataset: 'inspect a dataset (fingerprint) or check image/label geometry',
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(VERBS).map((v) => v.length));
+  return [
+    'usage: labelwise <command> [options]',
+    '',
+    'commands:',
+    ...Object.entries(VERBS).map(([v, s]) => `  ${v.padEnd(width)}  ${s}`),
+    '',
+    "Run 'labelwise <command> --help' for a command's options.",
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (!verb || verb === '--help' || verb === '-h' || verb === 'help') {
+    process.stdout.write(usage() + '\n');
+    return verb ? 0 : 2;
+  }
+  if (verb === '--version') {
+    process.stdout.write('labelwise 0.1.0\n');
+    return 0;
+  }
+  if (!(verb in VERBS)) {
+    process.stderr.write(`labelwise: unknown command '${verb}' (expected one of: ${Object.keys(VERBS).join(', ')})\n`);
+    return 2;
+  }
+  const cmd = ((await import(`./commands/${verb}.js`)) as { command: Command }).command;
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(cmd.help.trimEnd() + '\n');
+    return 0;
+  }
+  try {
+    return await cmd.run(rest);
+  } catch (e) {
+    const err = e as Error;
+    if (err instanceof UsageError || (err as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || (err as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      process.stderr.write(`labelwise ${verb}: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`labelwise ${verb}: ${err.message ?? String(e)}\n`);
+    if (process.env.LABELWISE_DEBUG) process.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
+}
+
+// Run when executed directly (not when imported by tests).
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/labelwise')) {
+  main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: unknown) => {
+    process.stderr.write(`labelwise: ${String(e)}\n`);
+    process.exitCode = 1;
+  });
+}
