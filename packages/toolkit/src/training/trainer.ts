@@ -1,0 +1,199 @@
+// The shared training loop: data → recipe step → backward → optimizer →
+// schedule → hooks, with validation, best/last checkpoints, logs and resume.
+//
+// Resume gives the same result as an uninterrupted run because everything a
+// step depends on is restored: weights, optimizer and scheduler state, extra
+// models (teachers), recipe state, the global RNG (dropout), and the loader's
+// position (batches are a pure function of the step).
+import fs from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import * as torch from '@labelwise/torch';
+import { type CheckpointMeta, findCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { TrainingLog, type Progress, createProgress } from './log.js';
+import type { Batch, Recipe, StepContext } from './recipe.js';
+
+export interface BatchSource {
+  next(): Promise<Batch | null>;
+  close(): Promise<void>;
+}
+
+export interface ValidationResult {
+  /** Named metrics (e.g. dice_1, dice_2, dice_mean). */
+  metrics: Record<string, number>;
+  /** The number that selects the best checkpoint (higher is better). */
+  score: number;
+}
+
+export interface TrainerEvent {
+  kind: 'step' | 'validation' | 'checkpoint' | 'done' | 'cancelled' | 'resumed';
+  step: number;
+  totalSteps: number;
+  values?: Record<string, number>;
+}
+
+export interface TrainerOptions {
+  runDir: string;
+  model: torch.nn.Module;
+  recipe: Recipe;
+  optimizer: torch.optim.Optimizer;
+  /** Stepped once per iteration (PyTorch's scheduler.step()). */
+  scheduler?: { step(): void; stateDict(): Record<string, unknown>; loadStateDict(s: Record<string, unknown>): void };
+  /** Creates the batch source starting at a step (called once, with the resume step). */
+  data: (startStep: number) => BatchSource;
+  totalSteps: number;
+  validate?: (model: torch.nn.Module, step: number) => Promise<ValidationResult>;
+  validateEvery?: number;
+  checkpointEvery?: number;
+  logEvery?: number;
+  clipGradNorm?: number;
+  /** What checkpoints record about the model (network config, labels, preprocessing, config...). */
+  describe?: Pick<CheckpointMeta, 'network'> & Partial<Pick<CheckpointMeta, 'labels' | 'preprocessing' | 'spacing' | 'config' | 'seed'>>;
+  /** Show a progress bar (on a TTY) or periodic lines (otherwise). */
+  progress?: boolean;
+  onEvent?: (e: TrainerEvent) => void;
+  /** Cancels after the current step; a 'last' checkpoint is written first. */
+  signal?: AbortSignal;
+}
+
+export interface TrainResult {
+  step: number;
+  completed: boolean;
+  bestScore: number | null;
+  bestStep: number | null;
+  lastMetrics: Record<string, number>;
+}
+
+export class Trainer {
+  private readonly o: TrainerOptions;
+  private bestScore: number | null = null;
+  private bestStep: number | null = null;
+  private lastMetrics: Record<string, number> = {};
+
+  constructor(options: TrainerOptions) {
+    if (!Number.isInteger(options.totalSteps) || options.totalSteps < 1) throw new RangeError(`Trainer: totalSteps must be a positive integer, got ${options.totalSteps}`);
+    this.o = options;
+  }
+
+  private describeMeta(step: number): Omit<CheckpointMeta, 'format' | 'modules' | 'modelSha256' | 'codeVersion' | 'createdAt' | 'optimizer' | 'scheduler'> {
+    return {
+      network: {},
+      ...this.o.describe,
+      step,
+      totalSteps: this.o.totalSteps,
+      metrics: this.lastMetrics,
+      bestMetric: this.bestScore,
+      recipe: { ...(this.o.recipe.state?.() ?? {}), bestStep: this.bestStep },
+    };
+  }
+
+  private save(name: 'last' | 'best', step: number): void {
+    saveCheckpoint(this.o.runDir, name, { model: this.o.model, optimizer: this.o.optimizer, scheduler: this.o.scheduler, modules: this.o.recipe.modules() }, this.describeMeta(step));
+    this.o.onEvent?.({ kind: 'checkpoint', step, totalSteps: this.o.totalSteps, values: { best: name === 'best' ? 1 : 0 } });
+  }
+
+  /** Restores the 'last' checkpoint when `resume` and one exists; returns the step to start at. */
+  private restore(resume: boolean): number {
+    if (!resume) return 0;
+    const dir = findCheckpoint(this.o.runDir, 'last');
+    if (!dir) return 0;
+    const { meta } = loadCheckpoint(dir, { model: this.o.model, optimizer: this.o.optimizer, scheduler: this.o.scheduler, modules: this.o.recipe.modules() });
+    if (meta.totalSteps !== this.o.totalSteps) {
+      throw new Error(`resume from ${dir}: the checkpoint was written for ${meta.totalSteps} steps, this run is configured for ${this.o.totalSteps} (schedules would differ); start a new run folder or set training.iterations=${meta.totalSteps}`);
+    }
+    this.bestScore = meta.bestMetric;
+    const recipeState = { ...(meta.recipe ?? {}) };
+    this.bestStep = typeof recipeState.bestStep === 'number' ? recipeState.bestStep : null;
+    delete recipeState.bestStep;
+    this.o.recipe.loadState?.(recipeState);
+    this.lastMetrics = meta.metrics ?? {};
+    return meta.step;
+  }
+
+  /** Trains from scratch, or from the last checkpoint when `resume` is true. */
+  async run(options: { resume?: boolean } = {}): Promise<TrainResult> {
+    const o = this.o;
+    fs.mkdirSync(o.runDir, { recursive: true });
+    const start = this.restore(options.resume ?? false);
+    const log = new TrainingLog(path.join(o.runDir, 'log.jsonl'), start);
+    if (start > 0) o.onEvent?.({ kind: 'resumed', step: start, totalSteps: o.totalSteps });
+    const progress: Progress = createProgress(o.progress ?? false, o.totalSteps, start);
+    const data = o.data(start);
+    const logEvery = o.logEvery ?? 10;
+    const params = o.model.parameters();
+    const window: Record<string, number[]> = {};
+    let step = start;
+    let completed = false;
+    o.model.train();
+    try {
+      while (step < o.totalSteps) {
+        if (o.signal?.aborted) break;
+        const batch = await data.next();
+        if (!batch) throw new Error(`Trainer: the data source ended at step ${step}, before ${o.totalSteps} steps`);
+        const ctx: StepContext = { step, totalSteps: o.totalSteps, lr: o.optimizer.paramGroups[0].lr as number };
+        const t0 = performance.now();
+        const values = torch.tidy(() => {
+          o.optimizer.zeroGrad();
+          const r = o.recipe.step(batch, ctx);
+          r.loss.backward();
+          if (o.clipGradNorm !== undefined) torch.optim.clipGradNorm_(params, o.clipGradNorm);
+          o.optimizer.step();
+          const v: Record<string, number> = { loss: r.loss.item() };
+          for (const [k, x] of Object.entries(r.logs ?? {})) v[k] = typeof x === 'number' ? x : x.item();
+          return v;
+        });
+        for (const t of Object.values(batch)) t.dispose();
+        o.scheduler?.step();
+        o.recipe.afterStep?.(ctx);
+        const dt = performance.now() - t0;
+        for (const [k, v] of Object.entries(values)) (window[k] ??= []).push(v);
+        step++;
+        progress.tick(step, values);
+        if (step % logEvery === 0 || step === o.totalSteps) {
+          const mean: Record<string, number> = {};
+          for (const [k, arr] of Object.entries(window)) mean[k] = arr.reduce((a, b) => a + b, 0) / arr.length;
+          log.write({ step, kind: 'train', lr: ctx.lr, stepMs: dt, ...mean });
+          for (const k of Object.keys(window)) window[k] = [];
+          o.onEvent?.({ kind: 'step', step, totalSteps: o.totalSteps, values: mean });
+        }
+        if (o.validate && o.validateEvery && (step % o.validateEvery === 0 || step === o.totalSteps)) {
+          // Grad mode is thread-local state, so it is set around the await
+          // rather than through noGrad(), which would restore it too early.
+          const wasEnabled = torch.isGradEnabled();
+          torch.setGradEnabled(false);
+          o.model.eval();
+          let res: ValidationResult;
+          try {
+            res = await o.validate(o.model, step);
+          } finally {
+            o.model.train();
+            torch.setGradEnabled(wasEnabled);
+          }
+          this.lastMetrics = res.metrics;
+          const improved = this.bestScore === null || res.score > this.bestScore;
+          if (improved) {
+            this.bestScore = res.score;
+            this.bestStep = step;
+          }
+          log.write({ step, kind: 'validation', score: res.score, best: this.bestScore, ...res.metrics });
+          progress.note(`val ${res.score.toFixed(4)}${improved ? ' (best)' : ''}`);
+          o.onEvent?.({ kind: 'validation', step, totalSteps: o.totalSteps, values: { score: res.score, ...res.metrics } });
+          if (improved) this.save('best', step);
+        }
+        if (step % (o.checkpointEvery ?? 500) === 0 || step === o.totalSteps) this.save('last', step);
+      }
+      completed = step >= o.totalSteps;
+      if (!completed) {
+        this.save('last', step);
+        o.onEvent?.({ kind: 'cancelled', step, totalSteps: o.totalSteps });
+      } else {
+        o.onEvent?.({ kind: 'done', step, totalSteps: o.totalSteps });
+      }
+    } finally {
+      progress.done();
+      log.close();
+      await data.close();
+    }
+    return { step, completed, bestScore: this.bestScore, bestStep: this.bestStep, lastMetrics: this.lastMetrics };
+  }
+}

@@ -1,0 +1,51 @@
+// A tiny but complete training setup for trainer tests: a conv net with
+// dropout (so the RNG matters), SGD with momentum, a poly schedule, and
+// batches that are a pure function of the step. Run as a script it trains
+// the run folder given on the command line and prints each step, so a test
+// can SIGKILL it mid-run.
+import * as torch from '@labelwise/torch';
+import { supervisedRecipe } from '../src/training/recipe.js';
+import { Trainer, type BatchSource, type TrainerOptions } from '../src/training/trainer.js';
+
+export function tinyBatch(step: number): Record<string, torch.Tensor> {
+  return torch.tidy(() => {
+    const g = new torch.Generator(1000 + step);
+    const image = torch.randn([4, 1, 12, 12], { generator: g });
+    const label = image.gt(0.3).long().squeeze(1);
+    return { image: torch.keep(image), label: torch.keep(label) };
+  });
+}
+
+export function tinySource(start: number): BatchSource {
+  let step = start;
+  return { next: () => Promise.resolve(tinyBatch(step++)), close: () => Promise.resolve() };
+}
+
+export function tinyTrainer(runDir: string, totalSteps: number, extra: Partial<TrainerOptions> = {}): { trainer: Trainer; model: torch.nn.Module } {
+  torch.manualSeed(5);
+  const model = new torch.nn.Sequential(
+    new torch.nn.Conv2d(1, 8, 3, { padding: 1 }),
+    new torch.nn.ReLU(),
+    new torch.nn.Dropout(0.3),
+    new torch.nn.Conv2d(8, 2, 3, { padding: 1 }),
+  );
+  const optimizer = new torch.optim.SGD(model.parameters(), { lr: 0.05, momentum: 0.9, weightDecay: 1e-4 });
+  const scheduler = new torch.optim.lrScheduler.PolyLR(optimizer, totalSteps, { exponent: 0.9 });
+  const recipe = supervisedRecipe(model, (out, target) => torch.F.crossEntropy(out as torch.Tensor, target));
+  const trainer = new Trainer({
+    runDir, model, recipe, optimizer, scheduler, totalSteps, data: tinySource,
+    checkpointEvery: 2, logEvery: 1, describe: { network: { name: 'tiny' } }, ...extra,
+  });
+  return { trainer, model };
+}
+
+if (process.argv[1]?.endsWith('trainer-tiny.js')) {
+  const [runDir, steps] = process.argv.slice(2);
+  const { trainer } = tinyTrainer(runDir, Number(steps), {
+    onEvent: (e) => { if (e.kind === 'checkpoint' || e.kind === 'step') process.stdout.write(`${e.kind} ${e.step}\n`); },
+    // Slow steps down so the parent can kill the run in the middle.
+    validate: async () => { await new Promise((r) => setTimeout(r, 40)); return { metrics: {}, score: 0 }; },
+    validateEvery: 1,
+  });
+  await trainer.run({ resume: true });
+}
