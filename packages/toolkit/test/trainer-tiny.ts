@@ -49,3 +49,15 @@ if (process.argv[1]?.endsWith('trainer-tiny.js')) {
   });
   await trainer.run({ resume: true });
 }
+
+/** A job function for the job-runner test: trains the tiny setup, reporting steps, cancellable. */
+export async function tinyTrainingJob(o: { runDir: string; steps: number; stepDelayMs: number }, ctx: { signal: AbortSignal; emit: (e: unknown) => void }): Promise<{ step: number; completed: boolean }> {
+  const { trainer } = tinyTrainer(o.runDir, o.steps, {
+    signal: ctx.signal,
+    onEvent: (e) => ctx.emit(e),
+    validate: async () => { await new Promise((r) => setTimeout(r, o.stepDelayMs)); return { metrics: {}, score: 0 }; },
+    validateEvery: 1,
+  });
+  const r = await trainer.run();
+  return { step: r.step, completed: r.completed };
+}

@@ -86,3 +86,32 @@ test('resuming with a different step count is refused with the reason', async ()
   await tinyTrainer(run, 4).trainer.run();
   await assert.rejects(tinyTrainer(run, 8).trainer.run({ resume: true }), /written for 4 steps, this run is configured for 8/);
 });
+
+test('the run folder gets a JSONL log and a PNG of the curves', async () => {
+  const run = tmp('plot');
+  const { trainer } = tinyTrainer(run, 6, { validate: async (_m, step) => ({ metrics: { dice_mean: step / 10 }, score: step / 10 }), validateEvery: 3 });
+  const r = await trainer.run();
+  assert.equal(r.bestStep, 6);
+  const log = readLog(path.join(run, 'log.jsonl'));
+  assert.deepEqual(log.filter((x) => x.kind === 'validation').map((x) => x.dice_mean), [0.3, 0.6]);
+  const png = fs.readFileSync(path.join(run, 'curves.png'));
+  assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47], 'a PNG signature');
+  assert.ok(png.length > 2000);
+  assert.equal(readCheckpointMeta(findCheckpoint(run, 'best')!).step, 6);
+});
+
+test('training runs as a job in a worker thread, streams events, and cancels cleanly', async () => {
+  const { startJob } = await import('../src/training/job.js');
+  const run = tmp('job');
+  const steps: number[] = [];
+  const job = startJob<{ step: number; completed: boolean }>(
+    { module: new URL('./trainer-tiny.js', import.meta.url).href, export: 'tinyTrainingJob', options: { runDir: run, steps: 200, stepDelayMs: 20 } },
+    (e) => { const ev = e as { kind: string; step: number }; if (ev.kind === 'step') { steps.push(ev.step); if (ev.step === 3) job.cancel(); } },
+  );
+  const r = await job.result;
+  assert.equal(r.completed, false);
+  assert.ok(r.step >= 3 && r.step < 200, `stopped at step ${r.step}`);
+  assert.equal(readCheckpointMeta(findCheckpoint(run, 'last')!).step, r.step);
+  const bad = startJob({ module: new URL('./trainer-tiny.js', import.meta.url).href, export: 'missing' });
+  await assert.rejects(bad.result, /has no function export 'missing'/);
+});

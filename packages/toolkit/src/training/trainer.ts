@@ -10,7 +10,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as torch from '@labelwise/torch';
 import { type CheckpointMeta, findCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { TrainingLog, type Progress, createProgress } from './log.js';
+import { TrainingLog, type Progress, createProgress, readLog } from './log.js';
+import { plotTrainingCurves } from './plot.js';
 import type { Batch, Recipe, StepContext } from './recipe.js';
 
 export interface BatchSource {
@@ -54,6 +55,8 @@ export interface TrainerOptions {
   onEvent?: (e: TrainerEvent) => void;
   /** Cancels after the current step; a 'last' checkpoint is written first. */
   signal?: AbortSignal;
+  /** Draw curves.png in the run folder after each validation and at the end (default true). */
+  plot?: boolean;
 }
 
 export interface TrainResult {
@@ -90,6 +93,11 @@ export class Trainer {
   private save(name: 'last' | 'best', step: number): void {
     saveCheckpoint(this.o.runDir, name, { model: this.o.model, optimizer: this.o.optimizer, scheduler: this.o.scheduler, modules: this.o.recipe.modules() }, this.describeMeta(step));
     this.o.onEvent?.({ kind: 'checkpoint', step, totalSteps: this.o.totalSteps, values: { best: name === 'best' ? 1 : 0 } });
+  }
+
+  private plot(logFile: string): void {
+    if (this.o.plot === false) return;
+    plotTrainingCurves(readLog(logFile), path.join(this.o.runDir, 'curves.png'), { totalSteps: this.o.totalSteps });
   }
 
   /** Restores the 'last' checkpoint when `resume` and one exists; returns the step to start at. */
@@ -179,6 +187,7 @@ export class Trainer {
           progress.note(`val ${res.score.toFixed(4)}${improved ? ' (best)' : ''}`);
           o.onEvent?.({ kind: 'validation', step, totalSteps: o.totalSteps, values: { score: res.score, ...res.metrics } });
           if (improved) this.save('best', step);
+          this.plot(log.file);
         }
         if (step % (o.checkpointEvery ?? 500) === 0 || step === o.totalSteps) this.save('last', step);
       }
@@ -194,6 +203,7 @@ export class Trainer {
       log.close();
       await data.close();
     }
+    this.plot(log.file);
     return { step, completed, bestScore: this.bestScore, bestStep: this.bestStep, lastMetrics: this.lastMetrics };
   }
 }
