@@ -24,6 +24,7 @@ const dataSchema = object({
   prefetch: num({ int: true, min: 1, default: 4, description: 'batches produced ahead' }),
   normalization: optional(record({ description: 'normalisation scheme, e.g. {scheme: minmax}' })),
   fold: optional(num({ int: true, min: 0, description: 'cross-validation fold when the dataset has no fixed validation split' })),
+  open: optional(record({ description: 'options for opening the dataset, e.g. {maskEncoding: jpegThreshold, labels: {background: 0, tumour: 1}}' })),
 });
 
 const optimizerSchema = object({
