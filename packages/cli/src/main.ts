@@ -58,6 +58,11 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A closed pipe (e.g. `labelwise dataset inspect ... | head`) is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); else throw e; });
+}
+
 // Run when executed directly (not when imported by tests).
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/labelwise')) {
   main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: unknown) => {

@@ -1,0 +1,14 @@
+// Transforms: augmentation (spatial, intensity, photometric, copy-paste),
+// pipelines built from JSON configs, and the seeded PRNG they share.
+export * from './random.js';
+export { type Json, type JsonObject, type SpatialDims, type OpContext, AugmentConfigError } from './augment-params.js';
+export { gaussianKernel1d, gaussianFilter, type FilterMode, type GaussianFilterOptions } from './augment-filters.js';
+export * from './spatial.js';
+export * from './spatial-ops.js';
+export * from './intensity.js';
+export * from './photometric.js';
+export * from './copy-paste.js';
+export * from './compose.js';
+export * from './augment-presets.js';
+export type { IntensityOpDef, SpatialOpDef, SpatialContext, OpDef } from './augment-ops.js';
+export * from './preprocess-index.js';
