@@ -1,7 +1,8 @@
 // Geometry agreement between two images of one case (channels, image vs
 // label): the test every loader, `check` and the fingerprint share, so a
 // mismatch is described the same way everywhere.
-import { type Affine, type Vec3, affineDirection, affineOrigin, affineSpacing, axcodes } from '../io/affine.js';
+import { type Affine, type Vec3, affineDirection, affineOrigin, affineSpacing } from '../io/affine.js';
+import { orientationCodes } from '../io/orientation.js';
 
 /** What a geometry comparison needs: a Volume or a header summary. */
 export interface GeometryLike {
@@ -59,8 +60,8 @@ export function geometryDifferences(a: GeometryLike, b: GeometryLike, tol: Parti
   const ob = affineOrigin(b.affine);
   const scale = Math.max(...sa, ...sb, 1);
   if (oa.some((v, i) => Math.abs(v - ob[i]) > t.origin * scale)) out.push({ kind: 'origin', detail: `${fmt(oa)} vs ${fmt(ob)} mm` });
-  const ca = axcodes(a.affine);
-  const cb = axcodes(b.affine);
+  const ca = orientationCodes(a.affine);
+  const cb = orientationCodes(b.affine);
   if (ca !== cb) out.push({ kind: 'orientation', detail: `${ca} vs ${cb}` });
   const ra = affineDirection(a.affine);
   const rb = affineDirection(b.affine);

@@ -99,35 +99,6 @@ export function composeAffine(spacing: readonly number[], origin: readonly numbe
   return a;
 }
 
-const LABELS: readonly (readonly [string, string])[] = [['L', 'R'], ['P', 'A'], ['I', 'S']];
-
-/**
- * Orientation codes of the voxel axes, as nibabel's aff2axcodes: for each
- * voxel axis, the world axis it mostly points along and the direction it
- * points to ("RAS" means i→Right, j→Anterior, k→Superior).
- */
-export function axcodes(a: Affine): string {
-  const used = new Set<number>();
-  let out = '';
-  // Greedy assignment by largest absolute cosine, axis by axis in order of confidence.
-  const dir = affineDirection(a);
-  const order = [0, 1, 2].sort((p, q) => Math.max(...[0, 1, 2].map((r) => Math.abs(dir[r * 3 + q]))) - Math.max(...[0, 1, 2].map((r) => Math.abs(dir[r * 3 + p]))));
-  const codes: string[] = ['', '', ''];
-  for (const c of order) {
-    let best = -1;
-    let bestVal = -1;
-    for (let r = 0; r < 3; r++) {
-      if (used.has(r)) continue;
-      const v = Math.abs(dir[r * 3 + c]);
-      if (v > bestVal) { bestVal = v; best = r; }
-    }
-    used.add(best);
-    codes[c] = LABELS[best][dir[best * 3 + c] >= 0 ? 1 : 0];
-  }
-  for (const c of codes) out += c;
-  return out;
-}
-
 /** True when the direction cosines are not a signed permutation (within tol). */
 export function isOblique(a: Affine, tol = 1e-4): boolean {
   const dir = affineDirection(a);

@@ -14,7 +14,7 @@ export type ImageFormat = 'nifti' | 'dicom' | 'hdf5' | 'image2d';
 
 const FORMAT_EXTENSIONS: readonly (readonly [string, ImageFormat])[] = [
   ['.nii.gz', 'nifti'], ['.nii', 'nifti'], ['.hdr', 'nifti'], ['.hdr.gz', 'nifti'], ['.img', 'nifti'], ['.img.gz', 'nifti'],
-  ['.dcm', 'dicom'], ['.dicom', 'dicom'],
+  ['.dcm', 'dicom'], ['.dcm.gz', 'dicom'], ['.dicom', 'dicom'],
   ['.h5', 'hdf5'], ['.hdf5', 'hdf5'],
   ['.png', 'image2d'], ['.jpg', 'image2d'], ['.jpeg', 'image2d'], ['.bmp', 'image2d'],
 ];

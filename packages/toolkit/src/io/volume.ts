@@ -6,7 +6,8 @@
 // [C, nk, nj, ni] (the "ZYX" order of SimpleITK and nnU-Net) without a copy
 // of the layout, and readers never transpose.
 import * as torch from '@labelwise/torch';
-import { type Affine, type Vec3, affineDirection, affineOrigin, affineSpacing, applyAffine, axcodes, composeAffine, identityAffine, invert4, matmul4 } from './affine.js';
+import { orientationCodes } from './orientation.js';
+import { type Affine, type Vec3, affineDirection, affineOrigin, affineSpacing, applyAffine, composeAffine, identityAffine, invert4, matmul4 } from './affine.js';
 
 export type VoxelArray =
   | Float32Array | Float64Array
@@ -89,7 +90,7 @@ export class Volume {
   /** Row-major 3×3 direction cosines (columns: voxel axes in RAS). */
   get direction(): number[] { return affineDirection(this.affine); }
   /** nibabel-style orientation codes, e.g. "RAS", "LPS". */
-  get orientation(): string { return axcodes(this.affine); }
+  get orientation(): string { return orientationCodes(this.affine); }
 
   voxelToWorld(ijk: readonly number[]): Vec3 { return applyAffine(this.affine, ijk); }
   worldToVoxel(xyz: readonly number[]): Vec3 { return applyAffine(invert4(this.affine), xyz); }
