@@ -1,20 +1,20 @@
 // A synthetic segmentation task that a semi-supervised recipe can only solve
-// with its unlabelled images: every image holds one bright square (the
-// object, label 1) on a noisy background. Labelled images hold nothing else;
-// unlabelled and test images also hold small bright specks (2×2, label 0)
-// that look, pixel by pixel, exactly like the object. A network trained on
-// the labelled images alone has never seen a speck and calls it object; BCP's
-// pseudo-labels keep only the largest connected component, so on the
-// unlabelled images they mark the specks as background and the student
+// with its unlabelled images: every image holds one bright square of side
+// 10–13 (the object, label 1) on a noisy background. Labelled images hold
+// nothing else; unlabelled and test images also hold two 6×6 bright squares
+// ("specks", label 0) that look locally like the object. A network trained
+// on the labelled images alone has never seen a speck and calls it object;
+// BCP's pseudo-labels keep only the largest connected component, so on the
+// unlabelled images they mark the specks as background, and the student
 // learns to tell a speck from the object by its size.
 import * as torch from '@labelwise/torch';
 import { Rng } from '../src/transforms/random.js';
 import type { BatchSource } from '../src/training/trainer.js';
 
 export const SIZE = 32;
-export let SPECK = 2;
-export let OBJ: [number, number] = [7, 12];
-export function setShape(speck: number, obj: [number, number]): void { SPECK = speck; OBJ = obj; }
+/** Object sides (inclusive range) and the distractor side. */
+export const OBJECT_SIDE: readonly [number, number] = [10, 13];
+export const SPECK_SIDE = 6;
 
 export interface SyntheticImage {
   image: Float32Array;
@@ -23,13 +23,13 @@ export interface SyntheticImage {
   speck: Uint8Array;
 }
 
-export function syntheticImage(seed: number, kind: string, index: number, specks: number, speckSide = SPECK): SyntheticImage {
+export function syntheticImage(seed: number, kind: string, index: number, specks: number, speckSide = SPECK_SIDE): SyntheticImage {
   const rng = Rng.from(seed, kind, index);
   const n = SIZE * SIZE;
   const image = new Float32Array(n);
   const label = new Uint8Array(n);
   const speck = new Uint8Array(n);
-  const side = rng.int(OBJ[0], OBJ[1]);
+  const side = rng.int(OBJECT_SIDE[0], OBJECT_SIDE[1] + 1);
   const y0 = rng.int(1, SIZE - side);
   const x0 = rng.int(1, SIZE - side);
   for (let y = y0; y < y0 + side; y++) for (let x = x0; x < x0 + side; x++) label[y * SIZE + x] = 1;
@@ -70,7 +70,7 @@ export interface SyntheticSets {
   test: SyntheticImage[];
 }
 
-export function syntheticSets(seed: number, counts = { labelled: 8, unlabelled: 48, test: 16 }, specks = 6): SyntheticSets {
+export function syntheticSets(seed: number, counts = { labelled: 8, unlabelled: 48, test: 16 }, specks = 2): SyntheticSets {
   return {
     labelled: Array.from({ length: counts.labelled }, (_, i) => syntheticImage(seed, 'labelled', i, 0)),
     unlabelled: Array.from({ length: counts.unlabelled }, (_, i) => syntheticImage(seed, 'unlabelled', i, specks)),
@@ -129,4 +129,37 @@ export function evaluateSynthetic(model: torch.nn.Module, test: SyntheticImage[]
     const speckFp = pred.eq(1).logicalAnd(t.speck.eq(1)).sum().item() / t.speck.sum().item();
     return { dice, speckFp };
   }));
+}
+
+/** A two-layer conv net of either dimension, seeded (recipe tests: no dropout or batch norm, so passes are deterministic). */
+export function tinyNet(dims: 2 | 3, numClasses: number, seed: number): torch.nn.Module {
+  const g = new torch.Generator(seed);
+  const Conv = dims === 2 ? torch.nn.Conv2d : torch.nn.Conv3d;
+  const net = new torch.nn.Sequential(new Conv(1, 6, 3, { padding: 1 }), new torch.nn.ReLU(), new Conv(6, numClasses, 3, { padding: 1 }));
+  for (const p of net.parameters()) torch.noGrad(() => { torch.nn.init.uniform_(p, { a: -0.5, b: 0.5, generator: g }); });
+  return net;
+}
+
+/** Trains `model` with a registered method's phase on the synthetic sets (Adam, no validation), in a temporary run folder. */
+export async function trainPhase(
+  model: torch.nn.Module,
+  method: string,
+  phase: string,
+  steps: number,
+  sets: SyntheticSets,
+  o: { seed: number; params?: Record<string, unknown>; lr?: number; runDir: string },
+): Promise<void> {
+  const { getMethod } = await import('../src/methods/index.js');
+  const { DiceCELoss } = await import('../src/losses/index.js');
+  const { Trainer } = await import('../src/training/trainer.js');
+  const spec = getMethod(method);
+  const recipe = spec.build({ model, makeNetwork: () => tinySegNet(999), loss: new DiceCELoss({ preset: 'bcp_acdc' }), numClasses: 2, spatialDims: 2, totalSteps: steps, seed: o.seed, params: o.params ?? {}, phase });
+  const optimizer = new torch.optim.Adam(model.parameters(), { lr: o.lr ?? 0.01 });
+  const trainer = new Trainer({
+    runDir: o.runDir, model, recipe, optimizer, totalSteps: steps, plot: false, logEvery: 20, checkpointEvery: 1_000_000,
+    data: syntheticSource(sets, 4, o.seed, spec.streams.includes('unlabelled')),
+    describe: { network: { name: 'tiny' } },
+  });
+  const r = await trainer.run();
+  if (!r.completed) throw new Error(`${method}/${phase} did not complete`);
 }

@@ -39,7 +39,8 @@ export function tinyTrainer(runDir: string, totalSteps: number, extra: Partial<T
   return { trainer, model };
 }
 
-if (process.argv[1]?.endsWith('trainer-tiny.js')) {
+// Only when spawned by the resume test (node --test also loads helper modules).
+if (process.env.LABELWISE_TINY_TRAINER === '1') {
   const [runDir, steps] = process.argv.slice(2);
   const { trainer } = tinyTrainer(runDir, Number(steps), {
     onEvent: (e) => { if (e.kind === 'checkpoint' || e.kind === 'step') process.stdout.write(`${e.kind} ${e.step}\n`); },

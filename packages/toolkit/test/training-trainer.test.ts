@@ -27,7 +27,7 @@ test('a run killed mid-way and resumed ends with the same weights as an uninterr
   const killed = tmp('killed');
   const script = new URL('./trainer-tiny.js', import.meta.url).pathname;
   await new Promise<void>((resolve, reject) => {
-    const child = spawn(process.execPath, [script, killed, String(total)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [script, killed, String(total)], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LABELWISE_TINY_TRAINER: '1' } });
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();

@@ -1,4 +1,6 @@
 // Training methods as recipes on the shared trainer. Importing this module
 // registers every built-in method.
 import './supervised.js';
+import './semi/index.js';
 export * from './registry.js';
+export * as semi from './semi/index.js';

@@ -1,7 +1,7 @@
 // Networks with the reference implementations' module trees (so their
 // released state dicts load), and one registry to build them from configs.
 export { Network, type NetworkInfo, defaultInit, heInit, kaimingConvInit, normalInit } from './network.js';
-export { createNetwork, listNetworks, networkNames, type NetworkConfig, type NetworkDescription } from './registry.js';
+export { createNetwork, listNetworks, networkNames, registerNetwork, type NetworkConfig, type NetworkDescription, type NetworkSpec } from './registry.js';
 export { addBcpHeads, bcpProjection, bcpPrediction } from './bcp-heads.js';
 export { UNet2d, UNet2dEncoder, UNet2dDecoder, ConvBlock2d, DownBlock2d, UpBlock2d, UNET2D_DEFAULTS, type UNet2dOptions, type UNet2dUpsample, type DecoderOutput } from './unet2d.js';
 export {

@@ -16,7 +16,7 @@ import { VNET_DEFAULTS, VNet } from './vnet.js';
 
 type Params = Record<string, unknown>;
 
-interface NetworkSpec {
+export interface NetworkSpec {
   name: string;
   summary: string;
   /** Where the layout (and so the state-dict names) comes from. */
@@ -196,6 +196,16 @@ const SPECS: NetworkSpec[] = [
 ];
 
 const BY_NAME = new Map(SPECS.map((s) => [s.name, s]));
+
+/**
+ * Adds a network to the registry (method packages contribute their own, e.g.
+ * the edge-guided U-Net). A name can be registered once.
+ */
+export function registerNetwork(spec: NetworkSpec): void {
+  if (BY_NAME.has(spec.name)) throw new Error(`registerNetwork: a network named '${spec.name}' is already registered`);
+  SPECS.push(spec);
+  BY_NAME.set(spec.name, spec);
+}
 
 function schemaOf(spec: NetworkSpec): Field<Params> {
   return object({

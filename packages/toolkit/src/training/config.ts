@@ -143,7 +143,12 @@ export function resolveExperiment(doc: Record<string, unknown>, overrides: Recor
   if (typeof protocol === 'string') {
     const preset = protocols.get(protocol);
     if (!preset) throw new ConfigError([`protocol: '${protocol}' is not one of ${listProtocols().join(', ') || '(none registered)'}`], source);
-    full = mergeConfig(preset, merged);
+    // A different method under a protocol (e.g. a supervised baseline with
+    // bcp-acdc's data and schedule) does not inherit the preset's method parameters.
+    const presetMethod = preset.method as Record<string, unknown> | undefined;
+    const userMethod = merged.method as Record<string, unknown> | undefined;
+    const base = presetMethod && userMethod?.name !== undefined && userMethod.name !== presetMethod.name ? { ...preset, method: {} } : preset;
+    full = mergeConfig(base, merged);
   }
   const exp = validate(experimentSchema, full, source);
   if (exp.data.patchSize.length !== (exp.data.dims === '2d' ? 2 : 3)) {

@@ -3,8 +3,8 @@
 // volumes, classes and channels. Label budgets are counted in patients
 // (cases) and reported with their slice counts.
 import fs from 'node:fs';
-import path from 'node:path';
 import type * as torch from '@labelwise/torch';
+import { detectLayout } from '../data/sources/index.js';
 import { openAcdc, type AcdcItem } from '../io/layouts/acdc.js';
 import type { Experiment } from './config.js';
 import type { SliceSource } from './slice-source.js';
@@ -36,10 +36,6 @@ export interface DataPlan {
   splits?: Record<string, string[]>;
 }
 
-export function detectLayout(root: string): string {
-  if (fs.existsSync(path.join(root, 'train_slices.list')) && fs.existsSync(path.join(root, 'data'))) return 'acdc';
-  return 'dataset';
-}
 
 function acdcVolume(item: AcdcItem): VolumeCase {
   return {
@@ -58,8 +54,10 @@ function acdcVolume(item: AcdcItem): VolumeCase {
 export async function resolveDataPlan(exp: Experiment): Promise<DataPlan> {
   const root = exp.data.dataset;
   if (!fs.existsSync(root)) throw new Error(`data.dataset: ${root} does not exist`);
+  // The seeds' ACDC layout trains on its published slice list; any other
+  // layout goes through the generic dataset reader.
   const layout = exp.data.layout ?? detectLayout(root);
-  if (layout === 'acdc') {
+  if (layout === 'acdc' || layout === 'h5-acdc') {
     const acdc = await openAcdc(root);
     const n = exp.data.labelled;
     const patients = new Set(acdc.trainSlices.map((s) => s.patient)).size;
@@ -82,5 +80,5 @@ export async function resolveDataPlan(exp: Experiment): Promise<DataPlan> {
     };
   }
   const { datasetSlicePlan } = await import('./dataset-slices.js');
-  return datasetSlicePlan(exp, root, layout === 'dataset' ? undefined : layout);
+  return datasetSlicePlan(exp, root, layout === 'project' ? undefined : layout);
 }

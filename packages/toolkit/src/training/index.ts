@@ -9,4 +9,4 @@ export * from './log.js';
 export * from './plot.js';
 export * from './job.js';
 export { trainExperiment, trainExperimentJob, type ExperimentResult, type RunContext } from './experiment.js';
-export { resolveDataPlan, detectLayout, type DataPlan, type VolumeCase } from './data-plan.js';
+export { resolveDataPlan, type DataPlan, type VolumeCase } from './data-plan.js';
