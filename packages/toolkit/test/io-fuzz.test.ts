@@ -9,16 +9,12 @@ import { test } from 'node:test';
 import zlib from 'node:zlib';
 import { parseNifti, parseNiftiPair } from '../src/io/nifti.js';
 import { SAMPLES } from './shared-data.js';
+import { Rng } from '../src/transforms/random.js';
 
+/** Uniform [0, 1) numbers from the toolkit's seeded PRNG. */
 function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = Rng.from(seed);
+  return () => r.random();
 }
 
 const SOURCES = [

@@ -14,6 +14,7 @@ import { writeFileAtomic, writeFileAtomicAsync } from '../src/io/atomic.js';
 import { type NiftiMeta, encodeNifti, parseNifti, readNifti, readNiftiAsync, readNiftiHeader, writeNifti } from '../src/io/nifti.js';
 import { Volume, type VoxelType, allocVoxels } from '../src/io/volume.js';
 import { FIXTURES, SAMPLES } from './shared-data.js';
+import { Rng } from '../src/transforms/random.js';
 
 interface Probe { ijk: number[]; c: number; value: number | null }
 interface Ref {
@@ -39,15 +40,10 @@ const REF = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'nifti_ref.json'), 'u
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'lw-nifti-'));
 process.on('exit', () => fs.rmSync(tmpRoot, { recursive: true, force: true }));
 
+/** Uniform [0, 1) numbers from the toolkit's seeded PRNG. */
 function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = Rng.from(seed);
+  return () => r.random();
 }
 
 function assertAffineClose(actual: Affine, expected: Affine | number[][], tol: number, what: string): void {

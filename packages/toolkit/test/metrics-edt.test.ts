@@ -6,17 +6,12 @@ import { test } from 'node:test';
 import { distanceTransformEdt, squaredDistanceToFeatures, squaredDistancesAt } from '../src/metrics/edt.js';
 import { percentileLinear, mean } from '../src/metrics/stats.js';
 import { REF, assertClose, f64, u8 } from './metrics-fixture.js';
+import { Rng } from '../src/transforms/random.js';
 
-/** Small deterministic PRNG (mulberry32). */
+/** Uniform [0, 1) numbers from the toolkit's seeded PRNG. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = Rng.from(seed);
+  return () => r.random();
 }
 
 test('distanceTransformEdt equals scipy distance_transform_edt(sampling=...) in 1D, 2D and 3D', () => {

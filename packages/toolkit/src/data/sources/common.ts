@@ -45,21 +45,8 @@ export function listDirs(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && !isJunkName(e.name)).map((e) => e.name).sort();
 }
 
-export function isDir(p: string): boolean {
-  try {
-    return fs.statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-export function isFile(p: string): boolean {
-  try {
-    return fs.statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
+// One stat helper for the whole toolkit (the HDF5 layouts use it too).
+export { isDirectory as isDir, isFile } from '../../io/layouts/common.js';
 
 export function readJsonFile(file: string): unknown {
   let text: string;
