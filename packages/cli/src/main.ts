@@ -3,6 +3,7 @@
 // Exit codes: 0 success, 1 failure while working, 2 usage or input error.
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
+import * as output from './output.js';
 
 const VERBS: Record<string, string> = {
   plan: 'propose target spacing, patch and batch size from a dataset fingerprint',
@@ -28,20 +29,20 @@ function usage(): string {
 export async function main(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
   if (!verb || verb === '--help' || verb === '-h' || verb === 'help') {
-    process.stdout.write(usage() + '\n');
+    output.out(usage() + '\n');
     return verb ? 0 : 2;
   }
   if (verb === '--version') {
-    process.stdout.write('labelwise 0.1.0\n');
+    output.out('labelwise 0.1.0\n');
     return 0;
   }
   if (!(verb in VERBS)) {
-    process.stderr.write(`labelwise: unknown command '${verb}' (expected one of: ${Object.keys(VERBS).join(', ')})\n`);
+    output.err(`labelwise: unknown command '${verb}' (expected one of: ${Object.keys(VERBS).join(', ')})\n`);
     return 2;
   }
   const cmd = ((await import(`./commands/${verb}.js`)) as { command: Command }).command;
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(cmd.help.trimEnd() + '\n');
+    output.out(cmd.help.trimEnd() + '\n');
     return 0;
   }
   try {
@@ -49,24 +50,23 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     const err = e as Error;
     if (err instanceof UsageError || (err as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || (err as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-      process.stderr.write(`labelwise ${verb}: ${err.message}\n`);
+      output.err(`labelwise ${verb}: ${err.message}\n`);
       return 2;
     }
-    process.stderr.write(`labelwise ${verb}: ${err.message ?? String(e)}\n`);
-    if (process.env.LABELWISE_DEBUG) process.stderr.write(`${err.stack}\n`);
+    output.err(`labelwise ${verb}: ${err.message ?? String(e)}\n`);
+    if (process.env.LABELWISE_DEBUG) output.err(`${err.stack}\n`);
     return 1;
   }
 }
 
-// A closed pipe (e.g. `labelwise dataset inspect ... | head`) is not an error.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); else throw e; });
-}
-
 // Run when executed directly (not when imported by tests).
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/labelwise')) {
+  // A closed pipe (e.g. `labelwise dataset inspect ... | head`) is not an error.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); else throw e; });
+  }
   main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e: unknown) => {
-    process.stderr.write(`labelwise: ${String(e)}\n`);
+    output.err(`labelwise: ${String(e)}\n`);
     process.exitCode = 1;
   });
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { readNifti } from '@labelwise/toolkit/io';
-import { main } from '../src/main.js';
+import { runCli } from './run-cli.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(here, '../../../..');
@@ -22,20 +22,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lw-cli-convert-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** Runs the verb in this process, capturing stdout and stderr. */
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const wOut = process.stdout.write.bind(process.stdout);
-  const wErr = process.stderr.write.bind(process.stderr);
-  let out = '';
-  let err = '';
-  process.stdout.write = ((c: string | Uint8Array) => { out += String(c); return true; }) as typeof process.stdout.write;
-  process.stderr.write = ((c: string | Uint8Array) => { err += String(c); return true; }) as typeof process.stderr.write;
-  try {
-    return { code: await main(['convert', ...args]), out, err };
-  } finally {
-    process.stdout.write = wOut;
-    process.stderr.write = wErr;
-  }
-}
+const run = (args: string[]) => runCli(['convert', ...args]);
 
 test('DICOM CT series → .nii.gz identical to dcm2niix (affine, voxels) with a JSON sidecar', async () => {
   const out = path.join(tmp, 'ct.nii.gz');

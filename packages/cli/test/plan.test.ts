@@ -8,27 +8,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { loadPlans } from '@labelwise/toolkit/transforms';
-import { main } from '../src/main.js';
+import { runCli } from './run-cli.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SHARED = process.env.LABELWISE_SHARED_DATA ?? path.resolve(here, '../../../../../shared/data');
 const S = (...p: string[]): string => path.join(SHARED, 'samples', ...p);
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const ow = process.stdout.write.bind(process.stdout);
-  const ew = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((c: string | Uint8Array) => { out.push(String(c)); return true; }) as typeof process.stdout.write;
-  process.stderr.write = ((c: string | Uint8Array) => { err.push(String(c)); return true; }) as typeof process.stderr.write;
-  try {
-    const code = await main(args);
-    return { code, out: out.join(''), err: err.join('') };
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-  }
-}
+const run = runCli;
 
 let tmp: string;
 let dataset: string;

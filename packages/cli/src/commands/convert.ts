@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { type ReadDicomOptions, type SeriesInfo, type Volume, describeSeries, imageFormatOf, readDicomSeries, readImage, scanDicomPath, writeFileAtomic, writeNifti } from '@labelwise/toolkit/io';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
+import * as output from '../output.js';
 
 const help = `usage: labelwise convert <input> -o <out.nii.gz | out-folder> [options]
 
@@ -112,7 +113,7 @@ export const command: Command = {
     const input = positionals[0];
     if (!fs.existsSync(input)) throw new UsageError(`input not found: ${input}`);
     const say = (s: string): void => {
-      if (!v.quiet) process.stderr.write(`${s}\n`);
+      if (!v.quiet) output.err(`${s}\n`);
     };
     const nonUniform = v['non-uniform'] ?? 'error';
     if (!['error', 'keep', 'resample'].includes(nonUniform)) throw new UsageError(`--non-uniform: expected error, keep or resample, got '${nonUniform}'`);
@@ -141,7 +142,7 @@ export const command: Command = {
     const scan = scanDicomPath(input);
     if (scan) {
       series = scan.series;
-      if (v.list && !v.quiet) for (const s of scan.skipped) process.stderr.write(`skipped ${s.file}: ${s.reason}\n`);
+      if (v.list && !v.quiet) for (const s of scan.skipped) output.err(`skipped ${s.file}: ${s.reason}\n`);
       if (series.length === 0) {
         const why = scan.skipped.slice(0, 3).map((s) => `${s.file}: ${s.reason}`).join('; ');
         throw new UsageError(`no DICOM image series in ${input}${why ? ` (${scan.skipped.length} file(s) skipped, e.g. ${why})` : ''}`);
@@ -154,7 +155,7 @@ export const command: Command = {
     }
     if (v.list) {
       if (!series) throw new UsageError('--list needs a folder or a DICOMDIR');
-      process.stdout.write(`${series.map((s) => describeSeries(s)).join('\n')}\n`);
+      output.out(`${series.map((s) => describeSeries(s)).join('\n')}\n`);
       return 0;
     }
     if (!v.out) throw new UsageError('missing -o/--out (a .nii.gz file or an output folder)');
@@ -184,7 +185,7 @@ export const command: Command = {
         vol = readDicomSeries(input, { ...opts, seriesUid: key });
       } catch (e) {
         failed++;
-        process.stderr.write(`labelwise convert: ${(e as Error).message}\n`);
+        output.err(`labelwise convert: ${(e as Error).message}\n`);
         continue;
       }
       const base = seriesFileName(pattern, vol.meta as Parameters<typeof seriesFileName>[1]);
@@ -196,7 +197,7 @@ export const command: Command = {
       say(`wrote ${out} (${describeVolume(vol)})`);
       for (const w of (vol.meta.warnings as string[] | undefined) ?? []) say(`  warning: ${w}`);
     }
-    if (failed) process.stderr.write(`labelwise convert: ${failed} of ${keys.length} series failed\n`);
+    if (failed) output.err(`labelwise convert: ${failed} of ${keys.length} series failed\n`);
     return failed ? 1 : 0;
   },
 };

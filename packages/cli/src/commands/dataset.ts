@@ -10,6 +10,7 @@ import {
 import { exportNnunetDataset } from '@labelwise/toolkit/io';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
+import * as output from '../output.js';
 
 const help = `usage: labelwise dataset <inspect|check|split|export> <path> [options]
 
@@ -171,12 +172,12 @@ async function inspect(target: string, v: Values): Promise<number> {
     samplesPerCase: number(v.samples, 'samples', { integer: true, min: 1 }),
     seed: number(v.seed, 'seed', { integer: true, min: 0 }),
     cases: v.cases ? v.cases.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
-    onCase: quiet ? undefined : (i, n, f) => process.stderr.write(`[${i + 1}/${n}] ${f.case}${f.error ? ' (failed)' : ''}\n`),
+    onCase: quiet ? undefined : (i, n, f) => output.err(`[${i + 1}/${n}] ${f.case}${f.error ? ' (failed)' : ''}\n`),
   });
-  process.stdout.write(formatFingerprint(fp) + '\n');
+  output.out(formatFingerprint(fp) + '\n');
   const out = v.json ?? 'dataset_fingerprint.json';
   saveFingerprint(out, fp);
-  process.stdout.write(`\nwrote ${path.resolve(out)}\n`);
+  output.out(`\nwrote ${path.resolve(out)}\n`);
   return 0;
 }
 
@@ -188,10 +189,10 @@ async function check(target: string, v: Values): Promise<number> {
     ...(v['direction-tol'] !== undefined ? { direction: number(v['direction-tol'], 'direction-tol', { min: 0 }) } : {}),
   };
   const report = await checkProject(project, { tolerance });
-  process.stdout.write(formatCheckReport(report) + '\n');
+  output.out(formatCheckReport(report) + '\n');
   if (v.json) {
     saveCheckReport(v.json, report);
-    process.stdout.write(`wrote ${path.resolve(v.json)}\n`);
+    output.out(`wrote ${path.resolve(v.json)}\n`);
   }
   return report.errors > 0 ? 1 : 0;
 }
@@ -209,9 +210,9 @@ async function split(target: string, v: Values): Promise<number> {
   } else set = kFoldSplits(project, { folds: number(v.folds, 'folds', { integer: true, min: 2 }), seed, stratifyByCentre });
   const out = v.out ?? 'splits_final.json';
   saveSplits(out, set);
-  set.folds.forEach((f, i) => process.stdout.write(`fold ${i}: ${f.train.length} train, ${f.val.length} val\n`));
-  if (set.test.length) process.stdout.write(`test: ${set.test.length} case(s)\n`);
-  process.stdout.write(`wrote ${path.resolve(out)}\n`);
+  set.folds.forEach((f, i) => output.out(`fold ${i}: ${f.train.length} train, ${f.val.length} val\n`));
+  if (set.test.length) output.out(`test: ${set.test.length} case(s)\n`);
+  output.out(`wrote ${path.resolve(out)}\n`);
   return 0;
 }
 
@@ -225,9 +226,9 @@ async function exportDataset(target: string, v: Values): Promise<number> {
   const res = await exportNnunetDataset(project, v.out, {
     mode: mode as 'copy' | 'symlink' | 'hardlink', unlabelled: unlabelled as 'skip' | 'imagesTs', splits: v.splits ? loadSplits(v.splits) : undefined,
   });
-  process.stdout.write(`exported ${res.numTraining} training and ${res.numTest} test case(s) to ${path.resolve(v.out)}\n`);
-  if (res.skipped.length) process.stdout.write(`skipped ${res.skipped.length} unlabelled case(s): ${res.skipped.slice(0, 5).join(', ')}${res.skipped.length > 5 ? ', ...' : ''}\n`);
-  if (res.labelRemap) process.stdout.write(`labels renumbered (original → exported): ${Object.entries(res.labelRemap).map(([a, b]) => `${a}→${b}`).join(', ')}\n`);
+  output.out(`exported ${res.numTraining} training and ${res.numTest} test case(s) to ${path.resolve(v.out)}\n`);
+  if (res.skipped.length) output.out(`skipped ${res.skipped.length} unlabelled case(s): ${res.skipped.slice(0, 5).join(', ')}${res.skipped.length > 5 ? ', ...' : ''}\n`);
+  if (res.labelRemap) output.out(`labels renumbered (original → exported): ${Object.entries(res.labelRemap).map(([a, b]) => `${a}→${b}`).join(', ')}\n`);
   return 0;
 }
 

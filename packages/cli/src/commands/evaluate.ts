@@ -8,6 +8,7 @@ import {
 } from '@labelwise/toolkit/metrics';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
+import * as output from '../output.js';
 
 const protocolLines = PROTOCOL_NAMES.map((n) => `                         ${n.padEnd(13)} ${PROTOCOLS[n].title}`).join('\n');
 
@@ -162,11 +163,11 @@ export const command: Command = {
       checkAffine: !(values['no-affine-check'] ?? false),
       output: values.output,
       csv: values.csv,
-      onCase: quiet ? undefined : (r, i, n) => process.stderr.write(`[${i + 1}/${n}] ${r.caseId}${r.dropped ? ` (dropped: ${r.dropped})` : ''}\n`),
+      onCase: quiet ? undefined : (r, i, n) => output.err(`[${i + 1}/${n}] ${r.caseId}${r.dropped ? ` (dropped: ${r.dropped})` : ''}\n`),
     });
-    process.stdout.write(formatSummary(summary) + '\n');
+    output.out(formatSummary(summary) + '\n');
     const csv = values.csv ?? values.output.replace(/\.json$/i, '') + '.csv';
-    process.stdout.write(`wrote ${values.output} and ${csv}\n`);
+    output.out(`wrote ${values.output} and ${csv}\n`);
     return 0;
   },
 };

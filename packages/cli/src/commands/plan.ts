@@ -7,6 +7,7 @@ import { computeFingerprint, openDataset } from '@labelwise/toolkit/data';
 import { type FingerprintLike, type PlanDims, type Plans, fingerprintFromJson, planExperiment, savePlans } from '@labelwise/toolkit/transforms';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
+import * as output from '../output.js';
 
 const help = `usage: labelwise plan <fingerprint.json | dataset path> [options]
 
@@ -101,7 +102,7 @@ async function loadFingerprint(input: string, v: { 'dataset-json'?: string; layo
   const project = await openDataset(input, v.layout ? { layout: v.layout as never } : {});
   const fp = await computeFingerprint(project, {
     samplesPerCase: samples,
-    onCase: v.quiet ? undefined : (i, n, c) => process.stderr.write(`fingerprint ${i + 1}/${n} ${c.case}${c.error ? ` (error: ${c.error})` : ''}\n`),
+    onCase: v.quiet ? undefined : (i, n, c) => output.err(`fingerprint ${i + 1}/${n} ${c.case}${c.error ? ` (error: ${c.error})` : ''}\n`),
   });
   return fingerprintFromJson(fp, undefined, `fingerprint of ${input}`);
 }
@@ -144,7 +145,7 @@ export const command: Command = {
     }
     const out = v.out ?? 'plans.json';
     savePlans(out, plans);
-    if (!v.quiet) process.stdout.write(summary(plans, out) + '\n');
+    if (!v.quiet) output.out(summary(plans, out) + '\n');
     return 0;
   },
 };

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { training, methods } from '@labelwise/toolkit';
 import { type Command, UsageError } from '../command.js';
+import * as output from '../output.js';
 
 const help = `usage: labelwise train [-c experiment.yaml] [options]
 
@@ -83,7 +84,7 @@ export const command: Command = {
     }
     const controller = new AbortController();
     const onSigint = () => {
-      process.stderr.write('\nlabelwise train: stopping after this step (Ctrl-C again to abort at once)...\n');
+      output.err('\nlabelwise train: stopping after this step (Ctrl-C again to abort at once)...\n');
       controller.abort();
       process.once('SIGINT', () => process.exit(130));
     };
@@ -92,12 +93,12 @@ export const command: Command = {
       const r = await training.trainExperiment(exp, { signal: controller.signal, resume: values.resume });
       const where = path.relative(process.cwd(), r.runDir) || '.';
       if (!r.completed) {
-        process.stderr.write(`labelwise train: stopped at step ${r.step}; continue with: labelwise train ${argv.join(' ')} --resume --output ${where}\n`);
+        output.err(`labelwise train: stopped at step ${r.step}; continue with: labelwise train ${argv.join(' ')} --resume --output ${where}\n`);
         return 130;
       }
-      process.stdout.write(`run folder: ${where}\n`);
-      if (r.bestScore !== null) process.stdout.write(`best validation ${exp.validation.metric}: ${r.bestScore.toFixed(4)} at step ${r.bestStep}\n`);
-      if (r.test) process.stdout.write(`test results: ${path.join(where, 'test_results.json')}\n`);
+      output.out(`run folder: ${where}\n`);
+      if (r.bestScore !== null) output.out(`best validation ${exp.validation.metric}: ${r.bestScore.toFixed(4)} at step ${r.bestStep}\n`);
+      if (r.test) output.out(`test results: ${path.join(where, 'test_results.json')}\n`);
       return 0;
     } finally {
       process.off('SIGINT', onSigint);
