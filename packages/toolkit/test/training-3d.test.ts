@@ -93,7 +93,7 @@ before(async () => {
 });
 
 after(() => {
-  if (tmp && !process.env.LW_KEEP_TMP) fs.rmSync(tmp, { recursive: true, force: true });
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
 function bratsExperiment(output: string, workers: number, extra: Record<string, unknown> = {}) {
@@ -225,13 +225,14 @@ test('the patch producer: shapes, dtypes, forced foreground, -1 mapped to 0, ide
   }
 });
 
-test('LA HDF5 layout: VNet under a 2-case label budget; budget-unlabelled cases are cached without labels', async () => {
+test('LA HDF5 layout: BCP (pre-training + self-training) with VNet under a 2-case label budget; unlabelled cases cached without labels', async () => {
   const out = path.join(tmp, 'run-la');
   const exp = resolveExperiment({
-    name: 'la-vnet', seed: 5, output: out,
-    data: { dataset: laRoot, dims: '3d', patchSize: [16, 32, 32], batchSize: 2, workers: 0, labelled: 2 },
+    name: 'la-bcp', seed: 5, output: out,
+    data: { dataset: laRoot, dims: '3d', patchSize: [16, 32, 32], batchSize: 2, unlabelledBatchSize: 2, workers: 0, labelled: 2 },
     network: { name: 'vnet', nFilters: 2, hasDropout: false },
     loss: { name: 'dice_ce' },
+    method: { name: 'bcp', pretrainIterations: 1 },
     training: { iterations: 2, validateEvery: 2, checkpointEvery: 2, logEvery: 1, progress: false },
   });
   const r = await trainExperiment(exp);
@@ -241,18 +242,23 @@ test('LA HDF5 layout: VNet under a 2-case label budget; budget-unlabelled cases 
   assert.deepEqual(dp.preprocessing.normalization, { scheme: 'none' }, 'LA volumes are z-scored already');
   assert.deepEqual(dp.preprocessing.spacing, [1, 1, 1]);
   assert.equal(dp.labelled.length, 2);
+  assert.equal(dp.unlabelled.length, 2, 'the rest of the training fold feeds the unlabelled stream');
   assert.deepEqual(dp.splits.test, ['brats_006'], 'test.list is the test split');
   for (const id of dp.unlabelled as string[]) {
     const c = loadCachedCase(dp.cacheDir, id);
     assert.equal(c.label, null, `${id}: outside the budget, no label cached`);
     c.image.dispose();
   }
-  const meta = readCheckpointMeta(path.join(out, 'checkpoints', 'last'));
+  // Self-training read 'uimage' batches: its log has BCP's losses for the mixed images.
+  const self = path.join(out, '2-selftrain');
+  assert.equal(losses(self).length, 2);
+  const meta = readCheckpointMeta(path.join(self, 'checkpoints', 'last'));
   assert.equal((meta.network as Record<string, unknown>).name, 'vnet');
   assert.equal((meta.network as Record<string, unknown>).nFilters, 2);
+  assert.deepEqual(meta.modules, ['teacher'], 'the EMA teacher is checkpointed');
   const test = r.test as Record<string, unknown>;
   assert.ok(test.labelwise && test.bcp, 'LA reports the labelwise and BCP protocols');
-  const pred = readNifti(path.join(out, 'test', 'predictions', 'brats_006.nii.gz'));
+  const pred = readNifti(path.join(self, 'test', 'predictions', 'brats_006.nii.gz'));
   assert.deepEqual(pred.dims, CROP);
 });
 

@@ -294,13 +294,17 @@ function augmentation3d(exp: Experiment): AugmentConfig | null {
 }
 
 /** Dice per class of every validation case, predicted with a sliding window on the preprocessed grid. */
-async function validatePatches(cases: PatchPlan['validation'], predict: (x: torch.Tensor) => torch.Tensor, patchSize: number[], overlap: number, numClasses: number): Promise<number[][]> {
+async function validatePatches(cases: PatchPlan['validation'], predict: (x: torch.Tensor) => torch.Tensor, patchSize: number[], overlap: number, numClasses: number, ignoreLabel: number | null): Promise<number[][]> {
   const per: number[][] = [];
   for (const c of cases) {
     const { image, label } = await c.load();
     try {
       const r = slidingWindowInference(image, predict, { patchSize, overlap, batchSize: 1 });
-      per.push(diceScores(r.labels, label, numClasses));
+      // Voxels with the 'ignore' label leave both masks.
+      per.push(ignoreLabel === null ? diceScores(r.labels, label, numClasses) : torch.tidy(() => {
+        const keep = label.ne(ignoreLabel).to(label.dtype);
+        return diceScores(r.labels.mul(keep.to(r.labels.dtype)), label.mul(keep), numClasses);
+      }));
       r.labels.dispose();
     } finally {
       image.dispose();
@@ -347,7 +351,7 @@ async function evaluatePatchTest(runDir: string, model: torch.nn.Module, plan: P
     // The label was checked to share the image grid when loaded; score on its affine.
     const scored = new Volume({ data: pred.data, dims: ref.dims, channels: 1, affine: ref.affine });
     for (const p of plan.protocols) {
-      const res = evaluateCase(scored, ref, { classes, protocol: p as ProtocolName, caseId: c.id });
+      const res = evaluateCase(scored, ref, { classes, protocol: p as ProtocolName, caseId: c.id, ...(plan.ignoreLabel !== null ? { ignoreLabel: plan.ignoreLabel } : {}) });
       results.get(p)!.push(res);
     }
   }
@@ -406,7 +410,7 @@ async function trainPatches3d(exp: Experiment, ctx: RunContext, runDir: string):
   const overlap = exp.validation.overlap;
   const valCases = exp.validation.maxCases ? plan.validation.slice(0, exp.validation.maxCases) : plan.validation;
   const validate = exp.validation.mode === 'none' || valCases.length === 0 ? undefined
-    : async (): Promise<ValidationResult> => diceSummary(await validatePatches(valCases, predict, patchSize, overlap, plan.numClasses), plan.classNames, plan.numClasses);
+    : async (): Promise<ValidationResult> => diceSummary(await validatePatches(valCases, predict, patchSize, overlap, plan.numClasses, plan.ignoreLabel), plan.classNames, plan.numClasses);
 
   const { result, finalDir } = await runPhases({
     exp, ctx, runDir, model, makeNetwork, loss, method, methodParams, numClasses: plan.numClasses, spatialDims: 3,

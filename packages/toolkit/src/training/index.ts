@@ -10,3 +10,5 @@ export * from './plot.js';
 export * from './job.js';
 export { trainExperiment, trainExperimentJob, type ExperimentResult, type RunContext } from './experiment.js';
 export { resolveDataPlan, type DataPlan, type VolumeCase } from './data-plan.js';
+export { resolvePatchPlan, describePatchPlan, topologyForPatch, type PatchPlan, type PatchVolumeCase, type PatchTestCase } from './patch-plan.js';
+export { patchProducer, enlargedPatchSize, type PatchProducerOptions, type PatchStream } from './patch-producer.js';

@@ -61,6 +61,8 @@ export interface PatchPlan {
   numClasses: number;
   /** Class names by value (index = label value). */
   classNames: string[];
+  /** The dataset's 'ignore' label (left out of the loss and the scores), if any. */
+  ignoreLabel: number | null;
   channelNames: string[];
   budget: { labelledCases: number | 'all'; unlabelledCases: number };
   protocols: string[];
@@ -261,6 +263,7 @@ export async function resolvePatchPlan(exp: Experiment, runDir: string, options:
     inChannels: channels,
     numClasses: classNames.length,
     classNames,
+    ignoreLabel: ignore,
     channelNames: source.channelNames,
     budget: { labelledCases: n ?? 'all', unlabelledCases: unlabelled.length },
     protocols: source.layout === 'h5-la' ? ['labelwise', 'bcp'] : ['labelwise'],
