@@ -8,7 +8,7 @@ import { AugmentConfigError } from '../src/transforms/augment-params.js';
 import { acdcSsl4mis, nnunetDefault2d, nnunetDefault3d, strongPhotometric } from '../src/transforms/augment-presets.js';
 import { type AugmentConfig, AugmentPipeline, type AugmentRecord, augmentOps } from '../src/transforms/compose.js';
 import { copyPasteMask, mixCopyPaste, randomCopyPasteMask, sampleCopyPasteBox } from '../src/transforms/copy-paste.js';
-import { Rng } from '../src/transforms/random.js';
+import { Rng, normalTensor, uniformTensor } from '../src/transforms/random.js';
 
 // Small tensors: one libtorch thread avoids OpenMP wake-up latency (and oversubscription when suites run side by side).
 torch.setNumThreads(1);
@@ -60,6 +60,14 @@ test('Rng: keyed streams are deterministic, fork does not depend on consumption,
   const sd = Math.sqrt(normals.reduce((x, y) => x + (y - mean) ** 2, 0) / normals.length);
   assert.ok(Math.abs(mean - 1) < 0.1 && Math.abs(sd - 2) < 0.1, `${mean} ${sd}`);
   assert.deepEqual(r.permutation(5).sort(), [0, 1, 2, 3, 4]);
+  // tensor noise from keyed streams: deterministic, right moments, odd sizes
+  torch.tidy(() => {
+    const z = normalTensor(12, [101, 99]);
+    assert.ok(z.equal(normalTensor(12, [101, 99])) && !z.equal(normalTensor(13, [101, 99])));
+    assert.ok(Math.abs(z.mean().item()) < 0.02 && Math.abs(z.std().item() - 1) < 0.02);
+    const u = uniformTensor(3, [7, 9, 11], -1, 1);
+    assert.ok(u.min().item() >= -1 && u.max().item() < 1 && Math.abs(u.mean().item()) < 0.06);
+  });
   assert.throws(() => Rng.from(1.5), /integers/);
   assert.throws(() => r.int(3, 3), /low < high/);
 });

@@ -87,7 +87,7 @@ export function plotTrainingCurves(records: readonly LogRecord[], file: string, 
   const val = records.filter((r) => r.kind === 'validation');
   const maxStep = options.totalSteps ?? Math.max(1, ...records.map((r) => r.step));
   const numeric = (rs: readonly LogRecord[], skip: string[]) => [...new Set(rs.flatMap((r) => Object.keys(r)))].filter((k) => !skip.includes(k) && rs.some((r) => typeof r[k] === 'number'));
-  const trainKeys = numeric(train, ['step', 'lr', 'stepMs']).slice(0, 5);
+  const trainKeys = numeric(train, ['step', 'lr', 'stepMs', 'dataWaitMs', 'dataWaitFraction']).slice(0, 5);
   const valKeys = numeric(val, ['step', 'best']).slice(0, 5);
   const series = (rs: readonly LogRecord[], keys: string[]): Series[] => keys.map((k, i) => ({ name: k, color: COLORS[i % COLORS.length], points: rs.filter((r) => typeof r[k] === 'number').map((r) => [r.step, r[k] as number]) }));
   const cv = new Canvas(900, 520);

@@ -130,13 +130,16 @@ export class Trainer {
     const logEvery = o.logEvery ?? 10;
     const params = o.model.parameters();
     const window: Record<string, number[]> = {};
+    const timing = { waitMs: 0, stepMs: 0 };
     let step = start;
     let completed = false;
     o.model.train();
     try {
       while (step < o.totalSteps) {
         if (o.signal?.aborted) break;
+        const tWait = performance.now();
         const batch = await data.next();
+        const waitMs = performance.now() - tWait;
         if (!batch) throw new Error(`Trainer: the data source ended at step ${step}, before ${o.totalSteps} steps`);
         const ctx: StepContext = { step, totalSteps: o.totalSteps, lr: o.optimizer.paramGroups[0].lr as number };
         const t0 = performance.now();
@@ -155,13 +158,19 @@ export class Trainer {
         o.recipe.afterStep?.(ctx);
         const dt = performance.now() - t0;
         for (const [k, v] of Object.entries(values)) (window[k] ??= []).push(v);
+        timing.waitMs += waitMs;
+        timing.stepMs += waitMs + dt;
         step++;
         progress.tick(step, values);
         if (step % logEvery === 0 || step === o.totalSteps) {
           const mean: Record<string, number> = {};
           for (const [k, arr] of Object.entries(window)) mean[k] = arr.reduce((a, b) => a + b, 0) / arr.length;
-          log.write({ step, kind: 'train', lr: ctx.lr, stepMs: dt, ...mean });
+          // Time per step over the window, and the share of it spent waiting for the loader.
+          const n = window.loss.length;
+          log.write({ step, kind: 'train', lr: ctx.lr, stepMs: timing.stepMs / n, dataWaitMs: timing.waitMs / n, dataWaitFraction: timing.waitMs / Math.max(timing.stepMs, 1e-9), ...mean });
           for (const k of Object.keys(window)) window[k] = [];
+          timing.waitMs = 0;
+          timing.stepMs = 0;
           o.onEvent?.({ kind: 'step', step, totalSteps: o.totalSteps, values: mean });
         }
         if (o.validate && o.validateEvery && (step % o.validateEvery === 0 || step === o.totalSteps)) {

@@ -235,8 +235,17 @@ export class AugmentPipeline {
         chains = Array.from({ length: B }, () => []);
       };
       const spatialCtx = (b: number): SpatialContext => {
+        const chain = [...chains[b]];
         const c = cur.centers?.[b];
-        return { spatialDims: d, shape: chainShape(b), channels: C, center: c && chains[b].length ? transformPoints([c], chains[b])[0] : c };
+        // The centre is mapped through the pending steps only when an op asks for it.
+        return {
+          spatialDims: d,
+          shape: chainShape(b),
+          channels: C,
+          get center() {
+            return c && chain.length ? transformPoints([c], chain)[0] : c;
+          },
+        };
       };
 
       // Spatial draws append their steps at once, so each op samples at the shape its predecessors leave.

@@ -1,7 +1,7 @@
-// Transforms: augmentation (spatial, intensity, photometric, copy-paste),
-// pipelines built from JSON configs, and the seeded PRNG they share.
+// Transforms: preprocessing (nnU-Net's pipeline, from preprocess-index.ts), augmentation
+// (spatial, intensity, photometric, copy-paste), pipelines from JSON configs, and the seeded PRNG.
 export * from './random.js';
-export { type Json, type JsonObject, type SpatialDims, type OpContext, AugmentConfigError } from './augment-params.js';
+export { type SpatialDims, type OpContext, AugmentConfigError, ParamReader } from './augment-params.js';
 export { gaussianKernel1d, gaussianFilter, type FilterMode, type GaussianFilterOptions } from './augment-filters.js';
 export * from './spatial.js';
 export * from './spatial-ops.js';

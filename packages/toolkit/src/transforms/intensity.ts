@@ -8,7 +8,7 @@ import { F, type Tensor } from '@labelwise/torch';
 import type { IntensityOpDef } from './augment-ops.js';
 import { type Json, type JsonObject, isNum, recorded } from './augment-params.js';
 import { gaussianFilter } from './augment-filters.js';
-import type { Rng } from './random.js';
+import { Rng, normalTensor, uniformTensor } from './random.js';
 
 type RowParam = number | null;
 
@@ -112,8 +112,8 @@ export function adjustGamma(x: Tensor, gamma: readonly (readonly RowParam[])[], 
 }
 
 /**
- * Adds N(0, std²) noise per sample and channel; sample b's noise comes from a
- * torch.Generator seeded with seeds[b]. `clip` limits each noise value to
+ * Adds N(0, std²) noise per sample and channel; sample b's noise comes from
+ * normalTensor(seeds[b]). `clip` limits each noise value to
  * ±clip·std (SSL4MIS clips at 2σ).
  */
 export function addGaussianNoise(x: Tensor, std: readonly (readonly number[])[], seeds: readonly number[], clip: number | null = null): Tensor {
@@ -121,7 +121,7 @@ export function addGaussianNoise(x: Tensor, std: readonly (readonly number[])[],
   checkRows('addGaussianNoise', 'std', std, B, C);
   if (seeds.length !== B) throw new RangeError(`addGaussianNoise: expected ${B} seeds, got ${seeds.length}`);
   return torch.tidy(() => {
-    const noise = torch.cat(seeds.map((s) => torch.randn([1, C, ...spatial], { generator: new torch.Generator(s), dtype: x.dtype })), 0);
+    const noise = torch.cat(seeds.map((s) => normalTensor(s, [1, C, ...spatial])), 0).to(x.dtype);
     if (clip !== null) noise.clamp_(-clip, clip);
     const sd = torch.tensor(std.flat(), { dtype: x.dtype as 'float32' }).reshape([B, C, ...spatial.map(() => 1)]);
     return x.add(noise.mul_(sd));
@@ -232,7 +232,7 @@ export function saltAndPepper(x: Tensor, amount: readonly number[], saltRatio: r
   const { B, C, spatial } = checkBatch('saltAndPepper', x);
   if (amount.length !== B || saltRatio.length !== B || seeds.length !== B) throw new RangeError(`saltAndPepper: expected ${B} amounts, ratios and seeds`);
   return torch.tidy(() => {
-    const u = torch.cat(seeds.map((s) => torch.rand([1, C, ...spatial], { generator: new torch.Generator(s) })), 0);
+    const u = torch.cat(seeds.map((s) => uniformTensor(s, [1, C, ...spatial])), 0);
     const ones = spatial.map(() => 1);
     const a = torch.tensor([...amount], { dtype: 'float32' }).reshape([B, 1, ...ones]);
     const s = torch.tensor(amount.map((v, b) => v * saltRatio[b]), { dtype: 'float32' }).reshape([B, 1, ...ones]);
@@ -252,8 +252,8 @@ export interface EraseBox {
 
 /**
  * Random erasing / cutout: sets each box of sample b to `value` (a number, or
- * 'noise': standard normal values from a generator seeded with seeds[b], as
- * torchvision's value='random').
+ * 'noise': standard normal values from stream seeds[b], as torchvision's
+ * value='random').
  */
 export function eraseBoxes(x: Tensor, boxes: readonly (readonly EraseBox[])[], value: number | 'noise' = 0, seeds?: readonly number[]): Tensor {
   const { B, spatial } = checkBatch('eraseBoxes', x);
@@ -262,7 +262,7 @@ export function eraseBoxes(x: Tensor, boxes: readonly (readonly EraseBox[])[], v
   return torch.tidy(() => {
     const out = x.clone();
     boxes.forEach((list, b) => {
-      const g = value === 'noise' ? new torch.Generator(seeds![b]) : null;
+      const noiseSeed = value === 'noise' ? Rng.from(seeds![b], 'erase') : null;
       for (const box of list) {
         let view = out.narrow(0, b, 1);
         let empty = false;
@@ -273,7 +273,7 @@ export function eraseBoxes(x: Tensor, boxes: readonly (readonly EraseBox[])[], v
           else view = view.narrow(a + 2, s0, s1 - s0);
         });
         if (empty) continue;
-        if (g) view.copy_(torch.randn(view.shape, { generator: g, dtype: x.dtype }));
+        if (noiseSeed) view.copy_(normalTensor(noiseSeed.deriveSeed(), view.shape));
         else view.fill_(value as number);
       }
     });
@@ -424,7 +424,7 @@ export const gaussianNoiseOp: IntensityOpDef<NoiseCfg> = {
     if (clip !== null && !(typeof clip === 'number' && clip > 0)) r.fail('clipSigmas', 'null or a number > 0', clip);
     return { std: r.range('std', [0, 0.1], 0), pPerChannel: r.number('pPerChannel', 1, 0, 1), sameForChannels: r.bool('sameForChannels', true), clipSigmas: clip as number | null };
   },
-  sample: (c, rng, ctx) => ({ std: perChannel(rng, ctx.channels, c.pPerChannel, c.sameForChannels, () => rng.uniform(c.std[0], c.std[1])).map((v) => v ?? 0), seed: rng.torchSeed() }),
+  sample: (c, rng, ctx) => ({ std: perChannel(rng, ctx.channels, c.pPerChannel, c.sameForChannels, () => rng.uniform(c.std[0], c.std[1])).map((v) => v ?? 0), seed: rng.deriveSeed() }),
   apply: (x, params, c) => {
     const std = rowsOf<number>(params, 'std', 'gaussianNoise', isRowList(false), 'numbers per channel');
     const seeds = params.map((p) => recorded<number>(p, 'seed', 'gaussianNoise', Number.isSafeInteger, 'an integer seed'));
@@ -505,7 +505,7 @@ export const saltPepperOp: IntensityOpDef<SaltPepperCfg> = {
   name: 'saltPepper',
   summary: 'values set to the channel max / min at random',
   parse: (r) => ({ amount: r.range('amount', [0.004, 0.004], 0, 1), saltRatio: r.number('saltRatio', 0.5, 0, 1) }),
-  sample: (c, rng) => ({ amount: rng.uniform(c.amount[0], c.amount[1]), saltRatio: c.saltRatio, seed: rng.torchSeed() }),
+  sample: (c, rng) => ({ amount: rng.uniform(c.amount[0], c.amount[1]), saltRatio: c.saltRatio, seed: rng.deriveSeed() }),
   apply: (x, params) => {
     const get = (k: string) => params.map((p) => recorded<number>(p, k, 'saltPepper', isNum, 'a number'));
     return saltAndPepper(x, get('amount'), get('saltRatio'), get('seed'));
@@ -538,7 +538,7 @@ export const randomErasingOp: IntensityOpDef<ErasingCfg> = {
       const box = sampleErasingBox(rng, ctx.shape, c.scale, c.ratio);
       if (box) boxes.push({ start: box.start, size: box.size });
     }
-    return { boxes, ...(c.value === 'noise' ? { seed: rng.torchSeed() } : {}) };
+    return { boxes, ...(c.value === 'noise' ? { seed: rng.deriveSeed() } : {}) };
   },
   apply: (x, params, c) => {
     const boxes = params.map((p) => recorded<EraseBox[]>(p, 'boxes', 'randomErasing', Array.isArray, 'a list of boxes'));

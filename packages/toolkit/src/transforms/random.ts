@@ -8,6 +8,9 @@
 // sample i of epoch e the stream `Rng.from(seed, 'epoch', e, 'sample', i)` and
 // get the same draws whichever worker makes the sample and in whatever order.
 
+import * as torch from '@labelwise/torch';
+import type { Tensor } from '@labelwise/torch';
+
 /** What may name a stream: integers (|k| < 2^53) or strings. */
 export type RngKey = number | string;
 
@@ -196,10 +199,65 @@ export class Rng {
   }
 
   /**
-   * A seed in [0, 2^53) for a torch.Generator, for tensor-sized noise drawn by
-   * libtorch (record it: replaying with the same seed gives the same noise).
+   * An integer seed in [0, 2^53) naming a child stream for tensor-sized noise
+   * (see uniformTensor / normalTensor); record it and the noise replays exactly.
    */
-  torchSeed(): number {
+  deriveSeed(): number {
     return Math.floor(this.random() * TWO53);
   }
+
+  /** Fills `out` with uniform values in [low, high) (24 random bits each: float32 resolution). */
+  fillUniform(out: Float32Array | Float64Array, low = 0, high = 1): void {
+    const scale = (high - low) / 16777216;
+    // nextUint32 inlined on local state (the hot loop of tensor noise).
+    const st = this.s;
+    let s0 = st[0] | 0;
+    let s1 = st[1] | 0;
+    let s2 = st[2] | 0;
+    let s3 = st[3] | 0;
+    for (let i = 0; i < out.length; i++) {
+      const m = Math.imul(s1, 5);
+      const r = Math.imul((m << 7) | (m >>> 25), 9);
+      const t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = (s3 << 11) | (s3 >>> 21);
+      out[i] = low + (r >>> 8) * scale;
+    }
+    st[0] = s0;
+    st[1] = s1;
+    st[2] = s2;
+    st[3] = s3;
+  }
+}
+
+// Tensor-sized noise from the keyed streams rather than torch.Generator: the
+// values are the same on every platform and libtorch version, and no native
+// generator state is created per call (torch.Generator has no dispose; its
+// state lives until garbage collection, which a synchronous loop never reaches).
+
+/** A float32 tensor of `shape` with uniform values in [low, high) from stream (seed, 'uniform'). */
+export function uniformTensor(seed: number, shape: readonly number[], low = 0, high = 1): Tensor {
+  const n = shape.reduce((p, v) => p * v, 1);
+  const data = new Float32Array(n);
+  Rng.from(seed, 'uniform').fillUniform(data, low, high);
+  return torch.fromTypedArray(data, shape);
+}
+
+/** A float32 tensor of `shape` with standard normal values from stream (seed, 'normal') (Box–Muller, both halves used). */
+export function normalTensor(seed: number, shape: readonly number[]): Tensor {
+  const n = shape.reduce((p, v) => p * v, 1);
+  const half = Math.ceil(n / 2);
+  const u = new Float32Array(2 * half);
+  Rng.from(seed, 'normal').fillUniform(u);
+  return torch.tidy(() => {
+    const t = torch.fromTypedArray(u, [2, half]);
+    const r = torch.rsub(t.select(0, 0), 1).log_().mul_(-2).sqrt_(); // 1 − u ∈ (0, 1]: log stays finite
+    const theta = t.select(0, 1).mul(2 * Math.PI);
+    const z = torch.cat([r.mul(theta.cos()), r.mul_(theta.sin_())], 0);
+    return (z.numel() === n ? z : z.narrow(0, 0, n)).reshape(shape);
+  });
 }

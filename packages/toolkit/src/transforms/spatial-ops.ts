@@ -119,7 +119,7 @@ export const elasticOp: SpatialOpDef<ElasticCfg> = {
   },
   sample: (c, rng) => {
     const sigma = rng.uniform(c.sigma[0], c.sigma[1]);
-    return { alpha: rng.uniform(c.alpha[0], c.alpha[1]), sigma, step: c.step === 'auto' ? Math.max(1, Math.floor(sigma / 3)) : c.step, seed: rng.torchSeed() };
+    return { alpha: rng.uniform(c.alpha[0], c.alpha[1]), sigma, step: c.step === 'auto' ? Math.max(1, Math.floor(sigma / 3)) : c.step, seed: rng.deriveSeed() };
   },
   steps: (p, ctx) => {
     const num = (k: string) => recorded<number>(p, k, 'elastic', isNum, 'a number');

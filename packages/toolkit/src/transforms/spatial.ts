@@ -23,8 +23,9 @@ import * as torch from '@labelwise/torch';
 import { F, type Tensor } from '@labelwise/torch';
 import type { SpatialDims } from './augment-params.js';
 import { gaussianFilter, gaussianKernel1d, kernelPower } from './augment-filters.js';
+import { uniformTensor } from './random.js';
 
-export type Matrix = number[][];
+type Matrix = number[][];
 
 /** An affine step: input = inCenter + matrix · (output − outCenter). */
 export interface AffineStep {
@@ -33,7 +34,8 @@ export interface AffineStep {
   name: string;
   inShape: number[];
   outShape: number[];
-  matrix: Matrix;
+  /** d×d, row-major nested arrays. */
+  matrix: number[][];
   inCenter: number[];
   outCenter: number[];
 }
@@ -45,7 +47,7 @@ export interface AffineStep {
  * on a coarse lattice of spacing ≤ `step` voxels, smoothed there with σ/step
  * and interpolated linearly; its amplitude is rescaled so that its variance
  * equals that of the full-resolution field. step = 1 is the full-resolution
- * computation. `seed` seeds the torch.Generator that draws the noise.
+ * computation. `seed` names the noise stream (uniformTensor).
  */
 export interface ElasticStep {
   kind: 'elastic';
@@ -131,7 +133,7 @@ export function rot90Step(shape: readonly number[], k: number, axes: readonly [n
 }
 
 /** The content rotation matrix: 2D one angle (from axis 0 towards axis 1); 3D R0(θ0)·R1(θ1)·R2(θ2), Ra rotating the plane of the other two axes p < q from p towards q. */
-export function rotationMatrix(degrees: readonly number[], d: SpatialDims): Matrix {
+export function rotationMatrix(degrees: readonly number[], d: SpatialDims): number[][] {
   const rot = (p: number, q: number, deg: number): Matrix => {
     const m = identity(d);
     const t = (deg * Math.PI) / 180;
@@ -217,7 +219,7 @@ export const stepInShape = (s: SpatialStep): number[] => (s.kind === 'affine' ? 
 
 /** An affine map of voxel positions: x ↦ L·x + t. */
 export interface AffineMap {
-  L: Matrix;
+  L: number[][];
   t: number[];
 }
 
@@ -305,8 +307,7 @@ export function elasticField(s: ElasticStep): Tensor {
   const d = s.shape.length;
   const { nodes, spacing } = elasticLattice(s.shape, s.step);
   return torch.tidy(() => {
-    const g = new torch.Generator(s.seed);
-    const noise = torch.rand([1, d, ...nodes], { generator: g }).mul_(2).sub_(1);
+    const noise = uniformTensor(s.seed, [1, d, ...nodes], -1, 1);
     const sig = spacing.map((h) => s.sigma / h);
     const smooth = gaussianFilter(noise, Array.from({ length: d }, () => sig), { mode: 'constant' });
     // Variance of smoothed white noise is Σw²; match the full-resolution field's.
