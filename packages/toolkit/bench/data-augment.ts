@@ -12,20 +12,15 @@
 // Flags: --rounds N (default 5), --warmup N (default 1), --only a,b,
 // --exact (also time the full-resolution elastic field, step 1), --write-docs,
 // --python PATH, --omp-active (keep libgomp's spin-waiting; see main()).
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import * as torch from '@labelwise/torch';
 import { gaussianFilter } from '../src/transforms/augment-filters.js';
 import { type AugmentConfig, AugmentPipeline } from '../src/transforms/compose.js';
 import { Rng } from '../src/transforms/random.js';
+import { PyWorker, writeDocsSection } from './harness.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const pkgRoot = path.resolve(here, '..', '..'); // dist/bench → packages/toolkit
-const repoRoot = path.resolve(pkgRoot, '..', '..');
 
 interface Options { rounds: number; warmup: number; only: Set<string>; exact: boolean; writeDocs: boolean; python: string }
 
@@ -54,34 +49,6 @@ function parseOptions(argv: string[]): Options {
 
 interface Reply { ms?: number[]; check?: number; cpu?: number; error?: string; versions?: Record<string, string> }
 
-class PyWorker {
-  private readonly proc: ChildProcessWithoutNullStreams;
-  private readonly lines: AsyncIterator<string>;
-
-  constructor(python: string) {
-    this.proc = spawn(python, [path.join(pkgRoot, 'bench', 'data_augment_ref.py')], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.proc.stderr.on('data', (d: Buffer) => process.stderr.write(`[python] ${d.toString()}`));
-    this.lines = createInterface({ input: this.proc.stdout })[Symbol.asyncIterator]();
-  }
-
-  async read(): Promise<Reply> {
-    const r = await this.lines.next();
-    if (r.done) throw new Error('bench:data-augment: the Python worker exited (is /usr/bin/python3 with numpy and scipy installed?)');
-    return JSON.parse(r.value) as Reply;
-  }
-
-  async call(cmd: Record<string, unknown>): Promise<Reply> {
-    this.proc.stdin.write(`${JSON.stringify(cmd)}\n`);
-    const r = await this.read();
-    if (r.error) throw new Error(`python ${String(cmd.op)}: ${r.error}`);
-    return r;
-  }
-
-  close(): void {
-    this.proc.stdin.write('{"op":"quit"}\n');
-    this.proc.stdin.end();
-  }
-}
 
 interface Case { key: string; label: string; shape: number[]; alpha: number; sigma: number; per: number; step: number | 'auto'; python: boolean }
 
@@ -168,7 +135,7 @@ function runOurs(pipe: AugmentPipeline, input: { image: torch.Tensor; label: tor
 
 interface Result { c: Case; ours: number[]; theirs: number[]; otherOurs: number[]; otherTheirs: number[] }
 
-async function runCase(c: Case, o: Options, py: PyWorker): Promise<Result> {
+async function runCase(c: Case, o: Options, py: PyWorker<Reply>): Promise<Result> {
   const pipe = pipelineFor(c);
   const input = makeInput(c.shape);
   try {
@@ -258,35 +225,21 @@ const LOADER_START = '<!-- bench:data-loader:start -->';
 const PLACEHOLDER = `### Time waiting for data\n\n${LOADER_START}\nMeasured by the data-loader benchmark (\`bench/data-loader.ts\`), not by this augmentation benchmark; it has not written its numbers here yet.\n<!-- bench:data-loader:end -->`;
 
 function writeDocs(section: string): void {
-  const docs = path.join(repoRoot, 'docs', 'benchmarks.md');
   const outerStart = '<!-- bench:data:start -->';
   const outerEnd = '<!-- bench:data:end -->';
-  const start = '<!-- bench:data-augment:start -->';
-  const end = '<!-- bench:data-augment:end -->';
-  const block = `${start}\n${section}\n${end}`;
-  let text = fs.existsSync(docs) ? fs.readFileSync(docs, 'utf8') : '# Benchmarks\n';
-  const i = text.indexOf(start);
-  const j = text.indexOf(end);
-  if (i >= 0 && j > i) {
-    text = text.slice(0, i) + block + text.slice(j + end.length);
-  } else {
+  writeDocsSection('data-augment', section, (text, block) => {
     const oi = text.indexOf(outerStart);
     const oj = text.indexOf(outerEnd);
     if (oi >= 0 && oj > oi) {
-      // The data section exists (the loader bench may own parts of it): add our block at its top.
+      // The data section exists (the loader bench owns part of it): add our block at its top.
       const at = oi + outerStart.length;
       const heading = text.slice(at, oj).match(/^\n## [^\n]*\n/);
       const pos = at + (heading ? heading[0].length : 0);
-      text = `${text.slice(0, pos)}\n${block}\n${text.slice(pos)}`;
-    } else {
-      const loader = text.includes(LOADER_START) ? '' : `\n\n${PLACEHOLDER}`;
-      text = `${text.trimEnd()}\n\n${outerStart}\n## Data pipeline\n\n${block}${loader}\n${outerEnd}\n`;
+      return `${text.slice(0, pos)}\n${block}\n${text.slice(pos)}`;
     }
-  }
-  const tmp = `${docs}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, docs);
-  console.log(`bench:data-augment: updated ${path.relative(process.cwd(), docs)}`);
+    const loader = text.includes(LOADER_START) ? '' : `\n\n${PLACEHOLDER}`;
+    return `${text.trimEnd()}\n\n${outerStart}\n## Data pipeline\n\n${block}${loader}\n${outerEnd}\n`;
+  });
 }
 
 async function main(): Promise<void> {
@@ -310,7 +263,7 @@ async function main(): Promise<void> {
     if (o.exact) cases.push({ key: 'b', label: '(b) 2D 256², elastic step 1', shape: [256, 256], alpha: 100, sigma: 11, per: 10, step: 1, python: false });
   }
   const loadStart = os.loadavg()[0].toFixed(2);
-  const py = new PyWorker(o.python);
+  const py = new PyWorker<Reply>(o.python, 'data_augment_ref.py', 'bench:data-augment', '/usr/bin/python3 with numpy and scipy');
   try {
     const versions = (await py.read()).versions ?? {};
     const results: Result[] = [];

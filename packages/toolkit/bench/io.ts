@@ -10,19 +10,14 @@
 // Flags: --reps N (default 9), --warmup N (default 1), --only a,b,c,d,
 // --write-docs, --python PATH. Run node with --expose-gc to collect garbage
 // between timed operations (Python frees by reference counting).
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { readNifti, writeNifti } from '../src/io/nifti.js';
 import type { Volume, VoxelArray } from '../src/io/volume.js';
 import { ACDC, SAMPLES } from '../test/shared-data.js';
+import { PyWorker, repoRoot, writeDocsSection } from './harness.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const pkgRoot = path.resolve(here, '..', '..'); // dist/bench → packages/toolkit
-const repoRoot = path.resolve(pkgRoot, '..', '..');
 
 interface Options { reps: number; warmup: number; only: Set<string>; writeDocs: boolean; python: string }
 
@@ -80,35 +75,6 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
 
 interface Reply { ms?: number; cpu?: number; check?: number; error?: string; ready?: boolean; versions?: Record<string, string> }
 
-class PyWorker {
-  private readonly proc: ChildProcessWithoutNullStreams;
-  private readonly lines: AsyncIterator<string>;
-
-  constructor(python: string) {
-    const script = path.join(pkgRoot, 'bench', 'io_ref.py');
-    this.proc = spawn(python, [script], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.proc.stderr.on('data', (d: Buffer) => process.stderr.write(`[python] ${d.toString()}`));
-    this.lines = createInterface({ input: this.proc.stdout })[Symbol.asyncIterator]();
-  }
-
-  async read(): Promise<Reply> {
-    const r = await this.lines.next();
-    if (r.done) throw new Error('bench:io: the Python worker exited (is /usr/bin/python3 with numpy installed?)');
-    return JSON.parse(r.value) as Reply;
-  }
-
-  async call(cmd: Record<string, unknown>): Promise<Reply> {
-    this.proc.stdin.write(`${JSON.stringify(cmd)}\n`);
-    const r = await this.read();
-    if (r.error) throw new Error(`python ${String(cmd.op)}: ${r.error}`);
-    return r;
-  }
-
-  close(): void {
-    this.proc.stdin.write('{"op":"quit"}\n');
-    this.proc.stdin.end();
-  }
-}
 
 // ---- cases ---------------------------------------------------------------------
 
@@ -179,7 +145,7 @@ function sizeText(file: string): string {
   return `${fmt(st.size / 2 ** 20)} MiB`;
 }
 
-async function buildCases(o: Options, py: PyWorker, tmp: string, skipped: string[]): Promise<Case[]> {
+async function buildCases(o: Options, py: PyWorker<Reply>, tmp: string, skipped: string[]): Promise<Case[]> {
   const cases: Case[] = [];
   const flair = path.join(SAMPLES, 'brats2015_deepmedic/brats_2013_pat0001_1/Flair_subtrMeanDivStd.nii.gz');
   if (o.only.has('a')) {
@@ -301,23 +267,10 @@ function report(results: Result[], skipped: string[], versions: Record<string, s
   return lines.join('\n');
 }
 
-function writeDocs(section: string): void {
-  const docs = path.join(repoRoot, 'docs', 'benchmarks.md');
-  const start = '<!-- bench:io:start -->';
-  const end = '<!-- bench:io:end -->';
-  const block = `${start}\n${section}\n${end}`;
-  let text = fs.existsSync(docs) ? fs.readFileSync(docs, 'utf8') : '# Benchmarks\n';
-  const i = text.indexOf(start), j = text.indexOf(end);
-  if (i >= 0 && j > i) text = text.slice(0, i) + block + text.slice(j + end.length);
-  else text = `${text.trimEnd()}\n\n${block}\n`;
-  fs.mkdirSync(path.dirname(docs), { recursive: true });
-  fs.writeFileSync(docs, text);
-  console.log(`bench:io: updated ${path.relative(process.cwd(), docs)}`);
-}
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
-  const py = new PyWorker(o.python);
+  const py = new PyWorker<Reply>(o.python, 'io_ref.py', 'bench:io', '/usr/bin/python3 with numpy, nibabel, pydicom and h5py');
   const hello = await py.read();
   const versions = hello.versions ?? {};
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lw-bench-io-'));
@@ -334,7 +287,7 @@ async function main(): Promise<void> {
     }
     const section = report(results, skipped, versions, o, [load0, os.loadavg()[0]]);
     console.log(`\n${section}\n`);
-    if (o.writeDocs) writeDocs(section);
+    if (o.writeDocs) writeDocsSection('io', section);
   } finally {
     py.close();
     fs.rmSync(tmp, { recursive: true, force: true });

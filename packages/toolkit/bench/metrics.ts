@@ -9,19 +9,14 @@
 // full grid without those two shortcuts, to show what each part buys.
 //
 // usage: node packages/toolkit/dist/bench/metrics.js [--rounds N] [--size N] [--write-docs] [--python PATH]
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { squaredDistanceToFeatures } from '../src/metrics/edt.js';
 import { binaryBorder, maskBox, surfaceDistances, unionBox, boxDims } from '../src/metrics/surface.js';
 import { surfaceMetrics } from '../src/metrics/binary.js';
+import { PyWorker, writeDocsSection } from './harness.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const pkgRoot = path.resolve(here, '../..');
-const repoRoot = path.resolve(pkgRoot, '../..');
 
 interface Options { rounds: number; size: number; writeDocs: boolean; python: string }
 
@@ -68,27 +63,6 @@ function makeMasks(n: number): { a: Uint8Array; b: Uint8Array } {
 
 interface Reply { ms?: number; hd95?: number; assd?: number; n_border?: number[]; versions?: Record<string, string>; error?: string }
 
-class PyWorker {
-  private readonly proc: ChildProcessWithoutNullStreams;
-  private readonly lines: AsyncIterator<string>;
-  constructor(python: string) {
-    this.proc = spawn(python, [path.join(pkgRoot, 'bench', 'metrics_ref.py')], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.proc.stderr.on('data', (d: Buffer) => process.stderr.write(`[python] ${d.toString()}`));
-    this.lines = createInterface({ input: this.proc.stdout })[Symbol.asyncIterator]();
-  }
-  async call(cmd: Record<string, unknown>): Promise<Reply> {
-    this.proc.stdin.write(`${JSON.stringify(cmd)}\n`);
-    const r = await this.lines.next();
-    if (r.done) throw new Error('bench:metrics: the Python worker exited (is /usr/bin/python3 with numpy and scipy installed?)');
-    const reply = JSON.parse(r.value) as Reply;
-    if (reply.error) throw new Error(`python ${String(cmd.op)}: ${reply.error}`);
-    return reply;
-  }
-  close(): void {
-    this.proc.stdin.write('{"op":"quit"}\n');
-    this.proc.stdin.end();
-  }
-}
 
 interface Run { ms: number; hd95: number; assd: number }
 
@@ -128,20 +102,6 @@ function check(what: string, ours: Run, ref: Run): void {
   }
 }
 
-function writeDocs(section: string): void {
-  const docs = path.join(repoRoot, 'docs', 'benchmarks.md');
-  const start = '<!-- bench:metrics:start -->';
-  const end = '<!-- bench:metrics:end -->';
-  const block = `${start}\n${section}\n${end}`;
-  let text = fs.existsSync(docs) ? fs.readFileSync(docs, 'utf8') : '# Benchmarks\n';
-  const i = text.indexOf(start);
-  const j = text.indexOf(end);
-  text = i >= 0 && j > i ? text.slice(0, i) + block + text.slice(j + end.length) : `${text.trimEnd()}\n\n${block}\n`;
-  const tmp = `${docs}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, docs);
-  console.log(`bench:metrics: updated ${path.relative(process.cwd(), docs)}`);
-}
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
@@ -154,7 +114,7 @@ async function main(): Promise<void> {
   fs.writeFileSync(file, Buffer.concat([a, b]));
   const box = unionBox(maskBox(a, dims), maskBox(b, dims));
   const boxFraction = boxDims(box).reduce((p, x) => p * x, 1) / n ** 3;
-  const py = new PyWorker(o.python);
+  const py = new PyWorker<Reply>(o.python, 'metrics_ref.py', 'bench:metrics', '/usr/bin/python3 with numpy and scipy');
   try {
     const setup = await py.call({ op: 'setup', file, size: n, sampling: [...spacing].reverse() });
     // Warm-up (JIT, page faults, scipy import paths), then alternate; odd rounds start with Python.
@@ -199,7 +159,7 @@ async function main(): Promise<void> {
       `HD95 ${wp.hd95!.toFixed(6)} mm, ASSD ${wp.assd!.toFixed(6)} mm on both sides.`,
     ].join('\n');
     console.log(`\n${section}\n`);
-    if (o.writeDocs) writeDocs(section);
+    if (o.writeDocs) writeDocsSection('metrics', section);
   } finally {
     py.close();
     fs.rmSync(file, { force: true });
