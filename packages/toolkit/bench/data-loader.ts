@@ -7,7 +7,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import * as torch from '@labelwise/torch';
 import { openAcdc } from '../src/io/layouts/acdc.js';
 import { DataLoader } from '../src/data/loader.js';
@@ -15,10 +14,9 @@ import { createLoss } from '../src/losses/registry.js';
 import { createNetwork } from '../src/nn/registry.js';
 import { acdcSsl4mis } from '../src/transforms/augment-presets.js';
 import type { SliceProducerOptions } from '../src/training/slice-producer.js';
+import { repoRoot, writeDocsSection } from './harness.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, '../../../..');
-const acdcRoot = process.env.LABELWISE_ACDC ?? path.resolve(repo, '../shared/data/acdc');
+const acdcRoot = process.env.LABELWISE_ACDC ?? path.resolve(repoRoot, '../shared/data/acdc');
 const arg = (name: string, def: number) => { const i = process.argv.indexOf(`--${name}`); return i >= 0 ? Number(process.argv[i + 1]) : def; };
 const steps = arg('steps', 30);
 const batch = arg('batch', 12);
@@ -86,13 +84,7 @@ async function main(): Promise<void> {
     '|---|---|---|---|---|',
     ...rows,
   ].join('\n');
-  const doc = path.join(repo, 'docs', 'benchmarks.md');
-  const start = '<!-- bench:data-loader:start -->';
-  const end = '<!-- bench:data-loader:end -->';
-  let text = fs.existsSync(doc) ? fs.readFileSync(doc, 'utf8') : '# Benchmarks\n';
-  const block = `${start}\n${section}\n${end}`;
-  text = text.includes(start) ? text.replace(new RegExp(`${start}[\\s\\S]*?${end}`), block) : `${text.trimEnd()}\n\n${block}\n`;
-  fs.writeFileSync(doc, text);
+  writeDocsSection('data-loader', section);
   process.stdout.write(`\n${section}\n`);
 }
 

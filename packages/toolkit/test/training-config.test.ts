@@ -55,5 +55,5 @@ test('YAML files load with paths relative to the file, and parse errors name the
   fs.writeFileSync(f, 'data: [unclosed\n');
   assert.throws(() => loadExperiment(f), new RegExp(`config ${f.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: not valid YAML/JSON`));
   fs.writeFileSync(f, 'data:\n  dataset: x\noptimizer:\n  lr: fast\n');
-  assert.throws(() => loadExperiment(f), /exp\.yaml: invalid config:\n  optimizer\.lr: expected a number, got 'fast'/);
+  assert.throws(() => loadExperiment(f), /exp\.yaml: invalid config:\n {2}optimizer\.lr: expected a number, got 'fast'/);
 });
