@@ -34,7 +34,7 @@ async function demo(): Promise<void> {
   fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(out, { recursive: true });
   const data = path.join(examples, 'data', 'npc-t2wi');
-  await step('1. Inspect the dataset', ['dataset', 'inspect', data, '--json', path.join(out, 'dataset_fingerprint.json')]);
+  await step('1. Inspect the dataset', ['dataset', 'inspect', data, '--mask-encoding', 'jpegThreshold', '--labels', '{"background": 0, "gtv": 1}', '--json', path.join(out, 'dataset_fingerprint.json')]);
   const trainArgs = ['train', '-c', path.join(examples, 'npc-t2wi.yaml'), '--output', run, '--no-progress'];
   if (quick) trainArgs.push('--iterations', '20', '--set', 'training.validateEvery=10');
   await step('2. Train a 2D U-Net (validation on the val split, test scored at the end)', trainArgs);

@@ -70,8 +70,10 @@ async function main(): Promise<void> {
   // A fixed subset keeps start-up short; every batch still draws and augments fresh slices.
   const ids = acdc.trainSlices.slice(0, 136).map((s) => s.id);
   const rows: string[] = [];
+  process.stdout.write(`torch threads at start: ${torch.getNumThreads()}\n`);
   for (const w of [workers, 0]) {
     const r = await run(w, ids);
+    process.stdout.write(`torch threads after ${w} workers: ${torch.getNumThreads()}\n`);
     const total = r.stepMs.reduce((a, b) => a + b, 0);
     const wait = r.waitMs.reduce((a, b) => a + b, 0);
     rows.push(`| ${w === 0 ? '0 (in the training thread)' : `${w} worker threads`} | ${steps} | ${median(r.stepMs).toFixed(0)} | ${median(r.waitMs).toFixed(1)} | ${((100 * wait) / total).toFixed(1)} % |`);

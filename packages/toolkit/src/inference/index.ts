@@ -3,3 +3,4 @@
 export * from './sliding-window.js';
 export * from './slicewise.js';
 export * from './postprocess.js';
+export * from './predict.js';

@@ -67,6 +67,26 @@ export function gaussianImportance(patch: readonly number[]): torch.Tensor {
   return g;
 }
 
+/**
+ * argmax along `dim` (first maximum wins, as torch.argmax) as uint8, for up
+ * to 255 classes; int64 beyond. libtorch 1.13's CPU argmax over a non-inner
+ * dim is ~10× slower than this pairwise max/compare loop over the classes.
+ */
+export function argmaxClasses(x: torch.Tensor, dim = 0): torch.Tensor {
+  const k = x.shape[dim];
+  if (k > 255) return x.argmax(dim);
+  return torch.tidy(() => {
+    let best = x.select(dim, 0);
+    const idx = torch.zeros(best.shape, { dtype: 'uint8' });
+    for (let c = 1; c < k; c++) {
+      const v = x.select(dim, c);
+      idx.maskedFill_(v.gt(best), c);
+      best = torch.maximum(best, v);
+    }
+    return idx;
+  });
+}
+
 function pad(x: torch.Tensor, spatial: number[], patch: readonly number[]): { x: torch.Tensor; padded: number[] } {
   const padded = spatial.map((s, i) => Math.max(s, patch[i]));
   if (padded.every((p, i) => p === spatial[i])) return { x, padded };
@@ -76,7 +96,11 @@ function pad(x: torch.Tensor, spatial: number[], patch: readonly number[]): { x:
   return { x: torch.F.pad(x, pads, { mode: 'constant', value: 0 }), padded };
 }
 
-function predictMirrored(predict: Predictor, x: torch.Tensor, mirrorAxes: readonly number[]): torch.Tensor {
+/**
+ * Logits of a batch, or with mirrorAxes (0-based spatial axes) the log of the
+ * softmax averaged over every mirrored combination (nnU-Net's TTA).
+ */
+export function predictMirrored(predict: Predictor, x: torch.Tensor, mirrorAxes: readonly number[]): torch.Tensor {
   const logits = predict(x);
   if (!mirrorAxes.length) return logits;
   // Average softmax over every subset of mirrored axes (nnU-Net's TTA).
@@ -121,7 +145,7 @@ export function slidingWindowInference(image: torch.Tensor, predict: Predictor, 
     let labelsOut: torch.Tensor | null = null;
     let probsOut: torch.Tensor | null = null;
     let acc: torch.Tensor | null = null; // [K, patch0, ...rest] weighted logits for planes [lo, lo + patch0)
-    let wsum = torch.zeros([patch[0], ...rest]);
+    const wsum = torch.zeros([patch[0], ...rest]);
     let lo = 0;
     let classes = 0;
     const finalize = (count: number) => {
@@ -131,7 +155,7 @@ export function slidingWindowInference(image: torch.Tensor, predict: Predictor, 
         const w = wsum.narrow(0, 0, count);
         // Every voxel is covered by a window and the importance map is positive, so w > 0.
         const logits = a.div(w.unsqueeze(0));
-        const lab = logits.argmax(0).to(labelsOut!.dtype);
+        const lab = argmaxClasses(logits, 0);
         labelsOut!.narrow(0, lo, count).copy_(lab);
         let probs: torch.Tensor | undefined;
         if (options.returnProbabilities || options.onSlab) probs = torch.F.softmax(logits, 0);
@@ -140,18 +164,17 @@ export function slidingWindowInference(image: torch.Tensor, predict: Predictor, 
       });
     };
     const shift = (by: number) => {
-      // Drop `by` finished planes from the front of the accumulators.
+      // Drop `by` finished planes from the front of the accumulators, in
+      // place (no second accumulator): the kept planes move to the front
+      // through a copy of just them, the freed planes are zeroed. Scoped, so
+      // no temporary outlives the step.
       const keepN = patch[0] - by;
-      const na = torch.zeros(acc!.shape);
-      const nw = torch.zeros(wsum.shape);
-      if (keepN > 0) {
-        na.narrow(1, 0, keepN).copy_(acc!.narrow(1, by, keepN));
-        nw.narrow(0, 0, keepN).copy_(wsum.narrow(0, by, keepN));
-      }
-      acc!.dispose();
-      wsum.dispose();
-      acc = torch.keep(na);
-      wsum = torch.keep(nw);
+      torch.tidy(() => {
+        for (const [t, dim] of [[acc!, 1], [wsum, 0]] as const) {
+          if (keepN > 0) t.narrow(dim, 0, keepN).copy_(t.narrow(dim, by, keepN).clone());
+          t.narrow(dim, Math.max(keepN, 0), patch[0] - Math.max(keepN, 0)).zero_();
+        }
+      });
     };
     for (let zi = 0; zi < z0s.length; zi++) {
       const z = z0s[zi];
@@ -184,7 +207,7 @@ export function slidingWindowInference(image: torch.Tensor, predict: Predictor, 
             let a = acc!;
             let w = wsum;
             t.forEach((s, i) => { a = a.narrow(i + 2, s, patch[i + 1]); w = w.narrow(i + 1, s, patch[i + 1]); });
-            a.add_(logits.select(0, gi).mul(importance));
+            a.addcmul_(logits.select(0, gi), importance);
             w.add_(importance);
           });
         });
