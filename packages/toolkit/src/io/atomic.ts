@@ -18,26 +18,7 @@ function toBytes(data: Uint8Array | string): Uint8Array {
 
 /** Writes `data` to `target` atomically, creating parent directories. */
 export function writeFileAtomic(target: string, data: Uint8Array | string): void {
-  const abs = path.resolve(target);
-  fs.mkdirSync(path.dirname(abs), { recursive: true });
-  const tmp = tempNameFor(abs);
-  const bytes = toBytes(data);
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(tmp, 'wx', 0o644);
-    let off = 0;
-    while (off < bytes.byteLength) off += fs.writeSync(fd, bytes, off, bytes.byteLength - off);
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fd = undefined;
-    fs.renameSync(tmp, abs);
-  } catch (err) {
-    if (fd !== undefined) {
-      try { fs.closeSync(fd); } catch { /* already failing; keep the original error */ }
-    }
-    try { fs.rmSync(tmp, { force: true }); } catch { /* best effort cleanup */ }
-    throw err;
-  }
+  writeChunksAtomic(target, [toBytes(data)]);
 }
 
 /** Async twin of {@link writeFileAtomic}. */

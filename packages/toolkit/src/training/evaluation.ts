@@ -29,7 +29,12 @@ export async function evaluateVolumes(runDir: string, model: torch.nn.Module, pl
     }
     for (const t of [image, label, r.labels]) t.dispose();
   }
-  const out: Record<string, unknown> = { checkpoint: best ? path.basename(best) : 'final weights', cases: plan.test.length, budget: plan.budget };
+  return writeTestSummaries(runDir, results, { checkpoint: best ? path.basename(best) : 'final weights', cases: plan.test.length, budget: plan.budget });
+}
+
+/** Writes test/<protocol>/summary.json and per_case.csv per protocol; returns `base` plus each protocol's means. */
+export function writeTestSummaries(runDir: string, results: ReadonlyMap<string, CaseResult[]>, base: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
   for (const [p, cases] of results) {
     const s = summarize(cases, { protocol: p as ProtocolName });
     writeFileAtomic(path.join(runDir, 'test', p, 'summary.json'), summaryJson(s));

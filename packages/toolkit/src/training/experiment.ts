@@ -20,7 +20,7 @@ import { slidingWindowInference } from '../inference/sliding-window.js';
 import { writeNifti } from '../io/nifti.js';
 import { Volume } from '../io/volume.js';
 import type { Loss } from '../losses/common.js';
-import { evaluateCase, perCaseCsv, summarize, summaryJson, type CaseResult } from '../metrics/evaluate.js';
+import { evaluateCase, type CaseResult } from '../metrics/evaluate.js';
 import type { ProtocolName } from '../metrics/protocols.js';
 import type { MethodSpec } from '../methods/registry.js';
 import type { Network } from '../nn/network.js';
@@ -36,7 +36,7 @@ import { type PatchPlan, describePatchPlan, resolvePatchPlan, topologyForPatch }
 import type { PatchProducerOptions } from './patch-producer.js';
 import type { SliceProducerOptions } from './slice-producer.js';
 import { Trainer, type BatchSource, type TrainResult, type ValidationResult } from './trainer.js';
-import { evaluateVolumes, type VolumeCase } from './evaluation.js';
+import { evaluateVolumes, writeTestSummaries, type VolumeCase } from './evaluation.js';
 
 export interface RunContext {
   signal?: AbortSignal;
@@ -355,14 +355,7 @@ async function evaluatePatchTest(runDir: string, model: torch.nn.Module, plan: P
       results.get(p)!.push(res);
     }
   }
-  const out: Record<string, unknown> = { checkpoint: best ? path.basename(best) : 'final weights', cases: plan.test.length, budget: plan.budget, predictions: predDir, geometry };
-  for (const [p, cases] of results) {
-    const s = summarize(cases, { protocol: p as ProtocolName });
-    writeFileAtomic(path.join(runDir, 'test', p, 'summary.json'), summaryJson(s));
-    writeFileAtomic(path.join(runDir, 'test', p, 'per_case.csv'), perCaseCsv(s));
-    out[p] = { mean: s.mean, foreground_mean: s.foreground_mean, branch_counts: s.branch_counts };
-  }
-  return out;
+  return writeTestSummaries(runDir, results, { checkpoint: best ? path.basename(best) : 'final weights', cases: plan.test.length, budget: plan.budget, predictions: predDir, geometry });
 }
 
 /** data.dims 3d: nnU-Net-style patch training on the preprocessed cache. */
