@@ -20,6 +20,7 @@ Commands:
                                       probabilities (float32 [K, Z, Y, X]) then
                                       labels (uint8 [Z, Y, X]) to F. Replies with
                                       the run's peak RSS (VmHWM reset before it)
+  {"op": "forward"}                  time one forward pass of the first window
   {"op": "ctmem", "shape": [Z, Y, X], "patch": [..], "classes": K, "seed": S, "threads": N}
                                       the same loop with a pointwise
                                       one-convolution network on a synthetic
@@ -182,6 +183,18 @@ def run(cmd):
     return {'ms': ms, 'cpu_s': cpu, 'rss_mib': max_rss_mib(), 'run_peak_mib': run_peak, 'steps': steps, 'classes': int(probs.shape[0]) if probs is not None else None}
 
 
+def forward(cmd):
+    """One forward pass of the first window alone (the network's share of a run)."""
+    p = State.patch
+    x = State.data[:, :p[0], :p[1], :p[2]][None].contiguous()
+    reset = reset_peak()
+    rss0 = peak_mib()
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        State.network(x)
+    return {'ms': (time.perf_counter() - t0) * 1000, 'run_peak_mib': peak_mib() - rss0 if reset else None}
+
+
 def ctmem(cmd):
     torch.set_num_threads(int(cmd['threads']))
     torch.manual_seed(cmd['seed'])
@@ -209,6 +222,8 @@ def main():
                 reply = setup(cmd)
             elif op == 'run':
                 reply = run(cmd)
+            elif op == 'forward':
+                reply = forward(cmd)
             elif op == 'ctmem':
                 reply = ctmem(cmd)
             else:

@@ -18,7 +18,7 @@ import { type NormalizationConfig, normalize as normalizeImage, schemeFromName, 
 import { type PreprocessConfig, preprocessCase, revertPreprocessing, validatePreprocessConfig } from '../transforms/preprocess.js';
 import { keepLargestComponentTensor } from './postprocess.js';
 import { predictSlices } from './slicewise.js';
-import { type Predictor, predictMirrored, slidingWindowInference } from './sliding-window.js';
+import { type Predictor, argmaxClasses, predictMirrored, slidingWindowInference } from './sliding-window.js';
 
 export type PredictMode = 'sliding3d' | 'slices2d';
 export const PREDICT_MODES: readonly PredictMode[] = ['sliding3d', 'slices2d'];
@@ -131,7 +131,7 @@ export function normalizationFunction(configs: NormalizationConfig | readonly No
  * Predicts a tensor image [C, Z, Y, X] (already normalised) with the
  * network. Returns labels [Z, Y, X] and, when asked, probabilities [K, Z, Y, X].
  */
-export function predictTensor(image: Tensor, model: PredictModel, options: PredictOptions & { probabilities?: boolean } = {}): { labels: Tensor; probabilities?: Tensor } {
+export function predictTensor(image: Tensor, model: PredictModel, options: PredictOptions = {}): { labels: Tensor; probabilities?: Tensor } {
   if (image.ndim !== 4) throw new Error(`predictTensor: expected an image [C, Z, Y, X], got shape [${image.shape.join(', ')}]`);
   const info = infoOf(model);
   if (info && info.spatialDims !== 2 && info.spatialDims !== 3) throw new Error(`predictVolume: network '${info.name}' is not an image network (spatialDims ${info.spatialDims})`);
@@ -199,11 +199,16 @@ export function predictVolume(volume: Volume, model: PredictModel, options: Pred
       pre.image.dispose();
       const back = revertPreprocessing(r.probabilities!, pre.props, { kind: 'probabilities', backgroundOne: true });
       r.probabilities!.dispose();
-      labels = back.argmax(0).to(back.shape[0] > 255 ? 'int64' : 'uint8');
+      labels = argmaxClasses(back, 0);
       if (wantProbs) probs = back;
     } else {
       let image = volume.toTensor('float32');
-      if (options.normalize) image = options.normalize(image);
+      if (options.normalize) {
+        // Free the raw copy now: on a large CT every volume-sized tensor counts.
+        const raw = image;
+        image = options.normalize(raw);
+        if (image !== raw) raw.dispose();
+      }
       const r = predictTensor(image, model, { ...options, probabilities: wantProbs });
       labels = r.labels;
       probs = r.probabilities;
