@@ -75,7 +75,8 @@ export async function resolveDataPlan(exp: Experiment): Promise<DataPlan> {
       inChannels: 1, numClasses: 4, classNames: ['background', 'RV', 'Myo', 'LV'],
       imageResize: 'nearest',
       budget: { labelledCases: n ?? 'all', labelledSlices: labelled.length, unlabelledSlices: unlabelled.length },
-      preprocessing: { normalization: 'per-volume min-max to [0, 1] (stored so in the ACDC HDF5 files)' },
+      // The HDF5 files already hold min-max normalised images, so prediction on them must not normalise again.
+      preprocessing: { normalization: { scheme: 'none' }, note: 'per-volume min-max to [0, 1] is stored so in the ACDC HDF5 files' },
       protocols: ['labelwise', 'bcp'],
     };
   }
