@@ -3,7 +3,7 @@
 // the training size (BCP/SSL4MIS: scipy zoom with order 0) and the
 // prediction resized back with nearest neighbours.
 import * as torch from '@labelwise/torch';
-import type { Predictor } from './sliding-window.js';
+import { type Predictor, argmaxClasses } from './sliding-window.js';
 
 export interface SlicewiseOptions {
   /** Slices per forward pass. */
@@ -51,12 +51,12 @@ export function predictSlices(volume: torch.Tensor, predict: Predictor, options:
         let p = torch.F.softmax(logits, 1);
         if (options.resizeTo) {
           // Back to the slice's size: labels nearest (zoom order 0), probabilities bilinear.
-          const lab = resizeNearest(p.argmax(1, true).float(), [h, w]).squeeze(1).to('uint8');
+          const lab = resizeNearest(argmaxClasses(p, 1).unsqueeze(1).float(), [h, w]).squeeze(1).to('uint8');
           p = options.returnProbabilities ? torch.F.interpolate(p, { size: [h, w], mode: 'bilinear', alignCorners: false }) : p;
           logits = lab;
           return { lab, p: options.returnProbabilities ? p : null };
         }
-        return { lab: p.argmax(1).to('uint8'), p: options.returnProbabilities ? p : null };
+        return { lab: argmaxClasses(p, 1).to('uint8'), p: options.returnProbabilities ? p : null };
       });
       labels.push(r.lab);
       if (r.p) probs.push(r.p.transpose(0, 1));
