@@ -261,13 +261,15 @@ export class ConvDropoutNormReLU extends nn.Module {
           : new (c.dims === 2 ? nn.BatchNorm2d : nn.BatchNorm3d)(outChannels, o);
       ops.push(this.addModule('norm', norm));
     }
-    ops.push(this.addModule('nonlin', new nn.LeakyReLU(c.negativeSlope)));
+    // In place, as nnU-Net's nonlin_kwargs: one activation-sized buffer less per block.
+    ops.push(this.addModule('nonlin', new nn.LeakyReLU(c.negativeSlope, true)));
     if (c.nonlinFirst && c.norm !== 'none') [ops[ops.length - 1], ops[ops.length - 2]] = [ops[ops.length - 2], ops[ops.length - 1]];
     this.addModule('all_modules', new nn.Sequential(...ops));
   }
 
   forward(x: Tensor): Tensor {
-    return this.all_modules.forward(x);
+    // Own scope: the conv/norm intermediates are released as soon as the block is done.
+    return tidy(() => this.all_modules.forward(x));
   }
 }
 
@@ -353,8 +355,10 @@ export class UNetDecoder extends nn.Module<[Tensor[]], Tensor[]> {
       const outs: Tensor[] = [];
       let x = skips[skips.length - 1];
       for (let s = 0; s < n; s++) {
-        x = this.transpconvs.at(s).forward(x);
-        x = this.stages.at(s).forward(cat([x, skips[skips.length - s - 2]], 1));
+        const below = x;
+        // One scope per stage: the up-sampled and concatenated maps go at once.
+        x = tidy(() => this.stages.at(s).forward(cat([this.transpconvs.at(s).forward(below), skips[skips.length - s - 2]], 1)));
+        if (s > 0) below.dispose();
         if (deepSupervision || s === n - 1) outs.push(this.seg_layers.at(s).forward(x));
       }
       return outs.reverse();
