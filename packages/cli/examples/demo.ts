@@ -53,7 +53,7 @@ async function demo(): Promise<void> {
   // of the other 10 (docs/methods/semi.md).
   const semiArgs = ['train', '-c', path.join(examples, 'npc-t2wi.yaml'), '--output', semiRun, '--no-progress', '--method', 'bcp', '--labelled', String(SEMI_LABELLED),
     '--set', 'data.batchSize=4', '--set', 'data.unlabelledBatchSize=4'];
-  semiArgs.push(...(quick ? ['--set', 'method.pretrainIterations=4', '--iterations', '8', '--set', 'training.validateEvery=4'] : ['--set', 'method.pretrainIterations=60', '--iterations', '150', '--set', 'training.validateEvery=30']));
+  semiArgs.push(...(quick ? ['--set', 'method.pretrainIterations=4', '--iterations', '8', '--set', 'training.validateEvery=4'] : ['--set', 'method.pretrainIterations=150', '--iterations', '150', '--set', 'training.validateEvery=30']));
   await step(`3. Semi-supervised: BCP with ${SEMI_LABELLED} labelled and the other training slices unlabelled`, semiArgs);
   await step('4. Predict the held-out test images', ['predict', '-m', run, '-i', testDir, '-o', path.join(out, 'predictions')]);
 
@@ -83,7 +83,7 @@ Network: 2D U-Net (SSL4MIS/BCP layout); config: examples/npc-t2wi.yaml${quick ? 
 | empty-mask branches (both present / prediction empty / reference empty / both empty) | ${branches.both_present ?? 0} / ${branches.pred_empty ?? 0} / ${branches.gt_empty ?? 0} / ${branches.both_empty ?? 0} |
 
 Semi-supervised step (BCP, run-bcp/): ${semi.budget.labelledSlices} labelled + ${semi.budget.unlabelledSlices} unlabelled
-training slices, batch 4 + 4, ${quick ? '4 + 8' : '60 + 150'} pre-training + self-training iterations.
+training slices, batch 4 + 4, ${quick ? '4 + 8' : '150 + 150'} pre-training + self-training iterations.
 
 | test (GTV) | supervised, all 15 labelled | BCP, ${semi.budget.labelledSlices} labelled + ${semi.budget.unlabelledSlices} unlabelled |
 |---|---|---|
