@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { writeFileAtomic } from '@labelwise/toolkit';
+import { metrics, writeFileAtomic } from '@labelwise/toolkit';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 const cli = path.join(repo, 'packages', 'cli', 'dist', 'src', 'main.js');
@@ -107,11 +107,13 @@ async function runAll(jobs: Job[], parallel: number): Promise<void> {
 
 interface Cell { n: number; dice: number[]; hd95: number[]; assd: number[]; perClass: number[][]; wallMin: number[]; slices?: number }
 
-const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
-/** Sample standard deviation (n − 1), as papers report over seeds. */
-const std = (v: number[]): number => (v.length < 2 ? NaN : Math.sqrt(v.reduce((a, b) => a + (b - mean(v)) ** 2, 0) / (v.length - 1)));
-const pm = (v: number[], scale: number, digits: number): string =>
-  v.length === 0 ? '—' : `${(mean(v) * scale).toFixed(digits)}${v.length > 1 ? ` ± ${(std(v) * scale).toFixed(digits)}` : ''}`;
+const mean = (v: number[]): number => metrics.meanStd(v).mean;
+/** mean ± sample standard deviation (ddof 1, as papers report over seeds). */
+function pm(v: number[], scale: number, digits: number): string {
+  if (v.length === 0) return '—';
+  const s = metrics.meanStd(v, 1);
+  return `${(s.mean * scale).toFixed(digits)}${v.length > 1 ? ` ± ${(s.std * scale).toFixed(digits)}` : ''}`;
+}
 
 function collect(jobs: Job[]): Map<string, Cell> {
   const cells = new Map<string, Cell>();

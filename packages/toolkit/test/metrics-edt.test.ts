@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { distanceTransformEdt, squaredDistanceToFeatures, squaredDistancesAt } from '../src/metrics/edt.js';
-import { percentileLinear, mean } from '../src/metrics/stats.js';
+import { meanStd, percentileLinear, mean } from '../src/metrics/stats.js';
 import { REF, assertClose, f64, u8 } from './metrics-fixture.js';
 import { Rng } from '../src/transforms/random.js';
 
@@ -100,4 +100,15 @@ test('percentileLinear matches numpy.percentile (linear) and mean is compensated
     }
   }
   assert.equal(mean([1e16, 1, -1e16, 1]), 0.5);
+});
+
+test('meanStd: population (ddof 0) and sample (ddof 1) deviation as numpy.std, NaN-free, n counted', () => {
+  // numpy: np.std([2, 4, 4, 4, 5, 5, 7, 9]) = 2.0; ddof=1 → 2.138089935299395
+  const v = [2, 4, 4, 4, 5, 5, 7, 9, NaN];
+  assert.deepEqual(meanStd(v), { mean: 5, std: 2, n: 8 });
+  const s = meanStd(v, 1);
+  assert.equal(s.mean, 5);
+  assert.ok(Math.abs(s.std - 2.138089935299395) < 1e-12, `sample std ${s.std}`);
+  assert.ok(Number.isNaN(meanStd([3], 1).std), 'one value has no sample deviation');
+  assert.equal(meanStd([3]).std, 0);
 });

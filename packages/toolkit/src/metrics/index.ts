@@ -4,7 +4,7 @@
 // (docs/metrics.md has the definitions and the protocol table.)
 export { type EdtOptions, type MaskLike, distanceTransformEdt, squaredDistanceToFeatures, squaredDistancesAt } from './edt.js';
 export { type SurfaceDistances, binaryBorder, surfaceDistances } from './surface.js';
-export { percentileLinear } from './stats.js';
+export { meanStd, percentileLinear } from './stats.js';
 export {
   type BinaryMetricOptions, type Branch, type Counts, type EmptyDistance, type MetricName, type Metrics,
   BRANCHES, METRIC_NAMES, binaryMetrics, branchOf, imageDiagonal, labelwiseClassMetrics, overlapMetrics, surfaceMetrics,

@@ -86,12 +86,16 @@ export function max(values: ArrayLike<number>): number {
   return values.length === 0 ? NaN : m;
 }
 
-/** Mean and population standard deviation (numpy.std, ddof 0) of the finite-or-infinite, non-NaN values. */
-export function meanStd(values: readonly number[]): { mean: number; std: number; n: number } {
+/**
+ * Mean and standard deviation (numpy.std with `ddof`: 0 population, as
+ * per-case summaries; 1 sample, as papers report over seeds) of the
+ * finite-or-infinite, non-NaN values.
+ */
+export function meanStd(values: readonly number[], ddof: 0 | 1 = 0): { mean: number; std: number; n: number } {
   const v = values.filter((x) => !Number.isNaN(x));
   if (v.length === 0) return { mean: NaN, std: NaN, n: 0 };
   const m = mean(v);
-  if (!Number.isFinite(m)) return { mean: m, std: NaN, n: v.length };
+  if (!Number.isFinite(m) || v.length <= ddof) return { mean: m, std: NaN, n: v.length };
   const sq = v.map((x) => (x - m) * (x - m));
-  return { mean: m, std: Math.sqrt(accurateSum(sq) / v.length), n: v.length };
+  return { mean: m, std: Math.sqrt(accurateSum(sq) / (v.length - ddof)), n: v.length };
 }
