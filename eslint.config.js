@@ -8,6 +8,45 @@ import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
+
+// The toolkit's layer order, lowest first. A folder may import its own layer
+// and the layers below it, never one above (README, "Layout"). Peers in one
+// layer may import each other.
+const TOOLKIT_LAYERS = [
+  ['config', 'random'],
+  ['io'],
+  ['data'],
+  ['transforms'],
+  ['nn', 'losses', 'metrics', 'checkpoint', 'plot'],
+  ['inference'],
+  ['training'],
+  ['methods'],
+  ['experiment'],
+];
+const LAYER_ORDER = TOOLKIT_LAYERS.map((l) => l.join(', ')).join(' → ');
+
+/** One no-restricted-imports block per toolkit folder, forbidding the folders above it. */
+function layerRules() {
+  return TOOLKIT_LAYERS.flatMap((layer, i) => {
+    const above = TOOLKIT_LAYERS.slice(i + 1).flat();
+    if (above.length === 0) return [];
+    return layer.map((folder) => ({
+      files: [`packages/toolkit/src/${folder}/**/*.ts`],
+      rules: {
+        '@typescript-eslint/no-restricted-imports': ['error', {
+          patterns: [{
+            group: above.flatMap((up) => [`**/${up}/*`, `**/${up}`, `@labelwise/toolkit/${up}`]),
+            message: `toolkit layers (lowest first): ${LAYER_ORDER}; '${folder}' may not import a layer above it`,
+          }, {
+            group: ['@labelwise/toolkit'],
+            message: 'inside the toolkit, import the module itself, not the package root (it imports every layer)',
+          }],
+        }],
+      },
+    }));
+  });
+}
+
 export default tseslint.config(
   {
     ignores: ['**/dist/**', '**/build/**', '**/node_modules/**', '**/native/**'],
@@ -58,4 +97,5 @@ export default tseslint.config(
       ],
     },
   },
+  ...layerRules(),
 );

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { Volume, affinesClose, readNifti, writeNifti } from '@labelwise/toolkit/io';
 import { createNetwork } from '@labelwise/toolkit/nn';
-import { saveCheckpoint } from '@labelwise/toolkit/training';
+import { saveCheckpoint } from '@labelwise/toolkit/checkpoint';
 import { discoverCases } from '../src/commands/predict.js';
 import { runCli } from './run-cli.js';
 

@@ -18,7 +18,7 @@ import os from 'node:os';
 import * as torch from '@labelwise/torch';
 import { gaussianFilter } from '../src/transforms/augment-filters.js';
 import { type AugmentConfig, AugmentPipeline } from '../src/transforms/compose.js';
-import { Rng } from '../src/transforms/random.js';
+import { Rng } from '../src/random/rng.js';
 import { PyWorker, writeDocsSection } from './harness.js';
 
 

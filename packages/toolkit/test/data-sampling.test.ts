@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import * as torch from '@labelwise/torch';
 import type { Tensor } from '@labelwise/torch';
 import { readNifti } from '../src/io/nifti.js';
-import { type CaseData, type SamplingCase, type StreamSpec, choosePatch, extractPatch, foregroundSlotCount, planSlot, sampleBatch, sampleBatchPlan } from '../src/data/sampling.js';
+import { type CaseData, type SamplingCase, type StreamSpec, choosePatch, extractPatch, foregroundSlotCount, planSlot, sampleBatch, sampleBatchPlan } from '../src/transforms/sampling.js';
 import { sampleClassLocations } from '../src/transforms/preprocess.js';
 import { SAMPLES } from './shared-data.js';
 

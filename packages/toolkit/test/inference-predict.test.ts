@@ -13,7 +13,7 @@ import { readNifti } from '../src/io/nifti.js';
 import { Volume } from '../src/io/volume.js';
 import { createNetwork, type NetworkConfig } from '../src/nn/registry.js';
 import { checkpointInference, loadPredictor, normalizationFunction, predictTensor, predictVolume, resolveCheckpointDir } from '../src/inference/predict.js';
-import { saveCheckpoint } from '../src/training/checkpoint.js';
+import { saveCheckpoint } from '../src/checkpoint/checkpoint.js';
 import { sample } from './shared-data.js';
 
 const CT = sample('ivadomed_testing/ct_scan/sub-spleen2/ct/sub-spleen2_ct.nii.gz');

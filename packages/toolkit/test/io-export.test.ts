@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { allCases, findCase, kFoldSplits, loadCase, openDataset } from '../src/data/index.js';
 import { affinesClose } from '../src/io/affine.js';
-import { bidsDerivativePath, exportNnunetDataset, nnunetDatasetName, parseBidsName, toReferenceGrid, writeBidsDerivative, writeSegmentation } from '../src/io/export.js';
+import { bidsDerivativePath, exportNnunetDataset, nnunetDatasetName, parseBidsName, toReferenceGrid, writeBidsDerivative, writeSegmentation } from '../src/data/export.js';
 import { readNifti, readNiftiHeader, writeNifti } from '../src/io/nifti.js';
 import { reorient } from '../src/io/orientation.js';
 import { Volume } from '../src/io/volume.js';

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import zlib from 'node:zlib';
 import { parseNifti, parseNiftiPair } from '../src/io/nifti.js';
 import { SAMPLES } from './shared-data.js';
-import { Rng } from '../src/transforms/random.js';
+import { Rng } from '../src/random/rng.js';
 
 /** Uniform [0, 1) numbers from the toolkit's seeded PRNG. */
 function mulberry32(seed: number): () => number {

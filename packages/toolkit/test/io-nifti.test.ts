@@ -14,7 +14,7 @@ import { writeFileAtomic, writeFileAtomicAsync } from '../src/io/atomic.js';
 import { type NiftiMeta, encodeNifti, parseNifti, readNifti, readNiftiAsync, readNiftiHeader, writeNifti } from '../src/io/nifti.js';
 import { Volume, type VoxelType, allocVoxels } from '../src/io/volume.js';
 import { FIXTURES, SAMPLES } from './shared-data.js';
-import { Rng } from '../src/transforms/random.js';
+import { Rng } from '../src/random/rng.js';
 
 interface Probe { ijk: number[]; c: number; value: number | null }
 interface Ref {

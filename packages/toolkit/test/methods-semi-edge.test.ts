@@ -9,10 +9,10 @@ import { type Tensor } from '@labelwise/torch';
 import { DiceCELoss } from '../src/losses/index.js';
 import { getMethod } from '../src/methods/index.js';
 import { boundaryLoss, imageGradientMagnitude, labelBoundaries } from '../src/methods/semi/edge-guidance.js';
-import { EdgeUNet2d, EdgeVNet, createEdgeNetwork, isEdgeGuided } from '../src/methods/semi/edge-unet.js';
+import { EdgeUNet2d, EdgeVNet, createEdgeNetwork, isEdgeGuided } from '../src/nn/index.js';
 import { UNet2d } from '../src/nn/unet2d.js';
 import { VNet } from '../src/nn/vnet.js';
-import { ConfigError } from '../src/training/schema.js';
+import { ConfigError } from '../src/config/schema.js';
 
 torch.setNumThreads(1);
 

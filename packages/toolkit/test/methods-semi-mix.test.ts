@@ -13,7 +13,7 @@ import { DynamicMask, dynamicMaskParams } from '../src/methods/semi/dynamic-mask
 import { pseudoLabels } from '../src/methods/semi/pseudo-labels.js';
 import { mixRegionLoss } from '../src/methods/semi/region-loss.js';
 import { sampleCopyPasteBox, type CopyPasteBox } from '../src/transforms/copy-paste.js';
-import { Rng } from '../src/transforms/random.js';
+import { Rng } from '../src/random/rng.js';
 import { tinyNet } from './methods-semi-synthetic.js';
 
 torch.setNumThreads(1);

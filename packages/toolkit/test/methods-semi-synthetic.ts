@@ -8,7 +8,7 @@
 // unlabelled images they mark the specks as background, and the student
 // learns to tell a speck from the object by its size.
 import * as torch from '@labelwise/torch';
-import { Rng } from '../src/transforms/random.js';
+import { Rng } from '../src/random/rng.js';
 import type { BatchSource } from '../src/training/trainer.js';
 
 export const SIZE = 32;

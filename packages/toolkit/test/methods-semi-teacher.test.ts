@@ -14,7 +14,7 @@ import { getMethod, listMethods } from '../src/methods/index.js';
 import { StaticTeacher, combineTeachers, dualTeacherParams } from '../src/methods/semi/dual-teacher.js';
 import { cosineRampdown, linearRampup, rampedWeight, sigmoidRampup } from '../src/methods/semi/ramps.js';
 import { EmaTeacher } from '../src/methods/semi/teacher.js';
-import { listProtocols, resolveExperiment } from '../src/training/config.js';
+import { listProtocols, resolveExperiment } from '../src/config/experiment.js';
 import { Trainer } from '../src/training/trainer.js';
 import { tinyNet } from './methods-semi-synthetic.js';
 

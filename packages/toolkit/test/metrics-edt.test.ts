@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { distanceTransformEdt, squaredDistanceToFeatures, squaredDistancesAt } from '../src/metrics/edt.js';
 import { meanStd, percentileLinear, mean } from '../src/metrics/stats.js';
 import { REF, assertClose, f64, u8 } from './metrics-fixture.js';
-import { Rng } from '../src/transforms/random.js';
+import { Rng } from '../src/random/rng.js';
 
 /** Uniform [0, 1) numbers from the toolkit's seeded PRNG. */
 function rng(seed: number): () => number {

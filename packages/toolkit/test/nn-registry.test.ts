@@ -2,7 +2,7 @@
 // the nnU-Net plan adapters.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigError } from '../src/training/schema.js';
+import { ConfigError } from '../src/config/schema.js';
 import { PlainConvUNet, UNet2d, VNet, createNetwork, fromNnunetPlans, fromPlan, listNetworks, networkNames, nnunetFeatures } from '../src/nn/index.js';
 
 describe('createNetwork', () => {

@@ -5,8 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { loadExperiment, parseOverrides, registerProtocol, resolveExperiment } from '../src/training/config.js';
-import { ConfigError } from '../src/training/schema.js';
+import { loadExperiment, parseOverrides, registerProtocol, resolveExperiment } from '../src/config/experiment.js';
+import { ConfigError } from '../src/config/schema.js';
 
 test('a minimal config gets documented defaults', () => {
   const e = resolveExperiment({ data: { dataset: '/data/acdc' } });

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import * as torch from '@labelwise/torch';
-import { findCheckpoint, loadCheckpoint, readCheckpointMeta } from '../src/training/checkpoint.js';
+import { findCheckpoint, loadCheckpoint, readCheckpointMeta } from '../src/checkpoint/checkpoint.js';
 import { readLog } from '../src/training/log.js';
 import { tinyTrainer } from './trainer-tiny.js';
 

@@ -23,7 +23,7 @@ import {
   simulateLowResolution,
 } from '../src/transforms/intensity.js';
 import { colorJitter, hsvToRgb, rgbToGrayscale, rgbToHsv } from '../src/transforms/photometric.js';
-import { Rng } from '../src/transforms/random.js';
+import { Rng } from '../src/random/rng.js';
 import { FIXTURES } from './shared-data.js';
 
 // Small tensors: one libtorch thread avoids OpenMP wake-up latency (and oversubscription when suites run side by side).

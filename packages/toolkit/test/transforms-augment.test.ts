@@ -8,7 +8,7 @@ import { AugmentConfigError } from '../src/transforms/augment-params.js';
 import { acdcSsl4mis, nnunetDefault2d, nnunetDefault3d, strongPhotometric } from '../src/transforms/augment-presets.js';
 import { type AugmentConfig, AugmentPipeline, type AugmentRecord, augmentOps } from '../src/transforms/compose.js';
 import { copyPasteMask, mixCopyPaste, randomCopyPasteMask, sampleCopyPasteBox } from '../src/transforms/copy-paste.js';
-import { Rng, normalTensor, uniformTensor } from '../src/transforms/random.js';
+import { Rng, normalTensor, uniformTensor } from '../src/random/rng.js';
 
 // Small tensors: one libtorch thread avoids OpenMP wake-up latency (and oversubscription when suites run side by side).
 torch.setNumThreads(1);

@@ -7,7 +7,7 @@ import {
   type OpenDatasetOptions, type SplitSet, DATASET_LAYOUTS, checkProject, computeFingerprint, formatCheckReport,
   existingSplit, formatFingerprint, kFoldSplits, loadSplits, openDataset, ratioSplit, saveCheckReport, saveFingerprint, saveSplits,
 } from '@labelwise/toolkit/data';
-import { exportNnunetDataset } from '@labelwise/toolkit/io';
+import { exportNnunetDataset } from '@labelwise/toolkit/data';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import * as output from '../output.js';

@@ -2,7 +2,7 @@
 // file is the single source of truth; flags override its keys.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { training, methods } from '@labelwise/toolkit';
+import { config, experiment, methods } from '@labelwise/toolkit';
 import { type Command, UsageError } from '../command.js';
 import * as output from '../output.js';
 
@@ -17,7 +17,7 @@ as an uninterrupted one would.
 
 options:
   -c, --config FILE      experiment config (YAML/JSON); optional with --protocol
-  --protocol NAME        published hyperparameters to start from (${training.listProtocols().join(', ') || 'see docs'})
+  --protocol NAME        published hyperparameters to start from (${config.listProtocols().join(', ') || 'see docs'})
   --method NAME          training method (${methods.listMethods().map((m) => m.name).join(', ')})
   --dataset PATH         data.dataset: dataset root or manifest
   --labelled N           data.labelled: labelled patients/cases (the rest are unlabelled)
@@ -32,7 +32,7 @@ options:
 Ctrl-C stops after the current step and writes a last checkpoint (exit 130).
 
 config keys (with defaults):
-${training.describe(training.experimentSchema).map((l) => `  ${l}`).join('\n')}
+${config.describe(config.experimentSchema).map((l) => `  ${l}`).join('\n')}
 
 examples:
   labelwise train -c experiments/acdc_unet2d.yaml
@@ -75,9 +75,9 @@ export const command: Command = {
     if (values.output) pairs.push(`output=${JSON.stringify(values.output)}`);
     if (values['no-progress']) pairs.push('training.progress=false');
     if (!values.config && !values.protocol) throw new UsageError('give an experiment config (-c FILE) or a --protocol');
-    let exp: training.Experiment;
+    let exp: config.Experiment;
     try {
-      exp = values.config ? training.loadExperiment(values.config, pairs) : training.resolveExperiment({}, training.parseOverrides(pairs), 'command line');
+      exp = values.config ? config.loadExperiment(values.config, pairs) : config.resolveExperiment({}, config.parseOverrides(pairs), 'command line');
     } catch (e) {
       // Everything that can go wrong here is the user's input: unreadable or invalid config.
       throw new UsageError((e as Error).message);
@@ -90,7 +90,7 @@ export const command: Command = {
     };
     process.once('SIGINT', onSigint);
     try {
-      const r = await training.trainExperiment(exp, { signal: controller.signal, resume: values.resume });
+      const r = await experiment.trainExperiment(exp, { signal: controller.signal, resume: values.resume });
       const where = path.relative(process.cwd(), r.runDir) || '.';
       if (!r.completed) {
         output.err(`labelwise train: stopped at step ${r.step}; continue with: labelwise train ${argv.join(' ')} --resume --output ${where}\n`);

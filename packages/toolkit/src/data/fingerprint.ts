@@ -29,7 +29,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import type { Volume } from '../io/volume.js';
 import { type Case, type DatasetProblem, type LoadCaseOptions, type Project, allCases, labelNames, labelValues, loadCase } from './dataset.js';
 import { GeometryMismatchError } from './geometry.js';
-import { NumpyRandomState } from './numpy-random.js';
+import { NumpyRandomState } from '../random/numpy-random.js';
 
 export interface IntensityStats {
   mean: number;

@@ -20,7 +20,7 @@ import fs from 'node:fs';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { Case, Project, SplitName } from './dataset.js';
 import { allCases } from './dataset.js';
-import { NumpyRandomState } from './numpy-random.js';
+import { NumpyRandomState } from '../random/numpy-random.js';
 
 /** One fold, in nnU-Net's `splits_final.json` shape (extra keys are ignored by nnU-Net). */
 export interface Fold {

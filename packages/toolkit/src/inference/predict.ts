@@ -10,10 +10,8 @@ import * as torch from '@labelwise/torch';
 import type { Tensor } from '@labelwise/torch';
 import { Volume } from '../io/volume.js';
 import { createNetwork, type NetworkConfig } from '../nn/registry.js';
-// Method packages register their own networks (e.g. the edge-guided U-Net).
-import '../methods/index.js';
 import type { NetworkInfo } from '../nn/network.js';
-import { type CheckpointMeta, findCheckpoint, loadCheckpoint, readCheckpointMeta } from '../training/checkpoint.js';
+import { type CheckpointMeta, findCheckpoint, loadCheckpoint, readCheckpointMeta } from '../checkpoint/checkpoint.js';
 import { type NormalizationConfig, normalize as normalizeImage, schemeFromName, validateNormalization } from '../transforms/normalize.js';
 import { type PreprocessConfig, preprocessCase, revertPreprocessing, validatePreprocessConfig } from '../transforms/preprocess.js';
 import { keepLargestComponentTensor } from './postprocess.js';

@@ -10,4 +10,3 @@ export * from './layouts/index.js';
 export * from './image2d.js';
 export * from './mask-encoding.js';
 export * from './dicom/index.js';
-export * from './export.js';

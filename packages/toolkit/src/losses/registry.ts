@@ -3,7 +3,7 @@
 //   createLoss({ name: 'deep_supervision', loss: { name: 'dice_ce' } })
 // Parameters are validated like the network registry's: every problem at
 // once, by key, with the allowed values.
-import { ConfigError, type Field, bool, describe, list, num, object, oneOf, optional, record } from '../training/schema.js';
+import { ConfigError, type Field, bool, describe, list, num, object, oneOf, optional, record } from '../config/schema.js';
 import type { Loss } from './common.js';
 import { BcpMixLoss, DiceCELoss, PartialDiceCELoss } from './compound.js';
 import { BinaryCrossEntropyLoss, KlDistillationLoss, MseLoss } from './consistency.js';

@@ -4,7 +4,7 @@
 import type * as torch from '@labelwise/torch';
 import type { Loss } from '../losses/common.js';
 import type { Recipe } from '../training/recipe.js';
-import { ConfigError } from '../training/schema.js';
+import { ConfigError } from '../config/schema.js';
 
 export interface MethodContext {
   /** The trained network (the student). */

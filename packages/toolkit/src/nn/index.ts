@@ -1,7 +1,7 @@
 // Networks with the reference implementations' module trees (so their
 // released state dicts load), and one registry to build them from configs.
 export { Network, type NetworkInfo, defaultInit, heInit, kaimingConvInit, normalInit } from './network.js';
-export { createNetwork, listNetworks, networkNames, registerNetwork, type NetworkConfig, type NetworkDescription, type NetworkSpec } from './registry.js';
+export { createNetwork, createEdgeNetwork, listNetworks, networkNames, registerNetwork, type NetworkConfig, type NetworkDescription, type NetworkSpec } from './registry.js';
 export { addBcpHeads, bcpProjection, bcpPrediction } from './bcp-heads.js';
 export { UNet2d, UNet2dEncoder, UNet2dDecoder, ConvBlock2d, DownBlock2d, UpBlock2d, UNET2D_DEFAULTS, type UNet2dOptions, type UNet2dUpsample, type DecoderOutput } from './unet2d.js';
 export {
@@ -33,3 +33,8 @@ export {
   type PatchDiscriminatorOptions,
   type FcDiscriminatorOptions,
 } from './discriminators.js';
+export {
+  EdgeGuidedModule, EdgeUNet2d, EdgeVNet, EDGE_NETWORK_SPECS, EDGE_GUIDANCE_DEFAULTS, isEdgeGuided,
+  type EdgeGuidanceOptions, type EdgeOutput, type EdgeGuidedNetwork, type EdgeUNet2dOptions, type EdgeVNetOptions, type EdgeNetworkSpec,
+} from './edge-unet.js';
+export { imageGradientMagnitude } from './sobel.js';

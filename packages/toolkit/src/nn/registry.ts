@@ -4,7 +4,7 @@
 // is reported at once by key, with the allowed values; `seed` draws the
 // initial weights from a seeded generator instead of the global one.
 import { Generator } from '@labelwise/torch';
-import { ConfigError, type Field, bool, describe, list, num, object, oneOf, optional } from '../training/schema.js';
+import { ConfigError, type Field, bool, describe, list, num, object, oneOf, optional } from '../config/schema.js';
 import { DeepLabV3Plus, DEEPLAB_DEFAULTS } from './deeplabv3plus.js';
 import { FC_DISCRIMINATOR_DEFAULTS, FcDiscriminator, PATCH_DISCRIMINATOR_DEFAULTS, PatchDiscriminator } from './discriminators.js';
 import type { Network } from './network.js';
@@ -13,6 +13,7 @@ import { UNET25D_DEFAULTS, UNet25d } from './unet25d.js';
 import { UNET2D_DEFAULTS, UNet2d } from './unet2d.js';
 import { ATTENTION_UNET_DEFAULTS, AttentionUNet3d, PA_UNET_DEFAULTS, PaUNet3d } from './unet3d.js';
 import { VNET_DEFAULTS, VNet } from './vnet.js';
+import { EDGE_NETWORK_SPECS, type EdgeUNet2d, type EdgeVNet } from './edge-unet.js';
 
 type Params = Record<string, unknown>;
 
@@ -195,6 +196,9 @@ const SPECS: NetworkSpec[] = [
   },
 ];
 
+// The edge-guided networks (Hsu & Hua's extension b) are built-ins too.
+SPECS.push(...(EDGE_NETWORK_SPECS as unknown as NetworkSpec[]));
+
 const BY_NAME = new Map(SPECS.map((s) => [s.name, s]));
 
 /**
@@ -262,4 +266,10 @@ export function listNetworks(): NetworkDescription[] {
 /** The registered names. */
 export function networkNames(): string[] {
   return [...BY_NAME.keys()];
+}
+
+/** Builds 'unet2d_egm' or 'vnet_egm' from a config (validated like any network). */
+export function createEdgeNetwork(config: { name: string; seed?: number; [k: string]: unknown }, source?: string): EdgeUNet2d | EdgeVNet {
+  if (!EDGE_NETWORK_SPECS.some((s) => s.name === config?.name)) throw new ConfigError([`network.name: ${JSON.stringify(config?.name)} is not one of ${EDGE_NETWORK_SPECS.map((s) => s.name).join(', ')}`], source);
+  return createNetwork(config, source) as unknown as EdgeUNet2d | EdgeVNet;
 }

@@ -19,11 +19,11 @@
 // small datasets stay resident and large ones stream from disk.
 import * as torch from '@labelwise/torch';
 import type { Tensor } from '@labelwise/torch';
-import { type CaseData, type StreamSpec, sampleBatch, sampleBatchPlan, samplingCaseFromProps } from '../data/sampling.js';
+import { type CaseData, type StreamSpec, sampleBatch, sampleBatchPlan, samplingCaseFromProps } from '../transforms/sampling.js';
 import type { BatchArrays, BatchProducer } from '../data/loader-protocol.js';
 import { loadCachedCase, readCacheSidecar } from '../transforms/cache.js';
 import { AugmentPipeline, type AugmentConfig } from '../transforms/compose.js';
-import { Rng } from '../transforms/random.js';
+import { Rng } from '../random/rng.js';
 
 export interface PatchStream {
   /** Sampling stream name ('labelled', 'unlabelled'). */

@@ -6,7 +6,7 @@
 import * as torch from '@labelwise/torch';
 import type { BatchArrays, BatchProducer } from '../data/loader-protocol.js';
 import { AugmentPipeline, type AugmentConfig } from '../transforms/compose.js';
-import { Rng } from '../transforms/random.js';
+import { Rng } from '../random/rng.js';
 import { loadSliceSource, type SliceSource } from './slice-source.js';
 
 export interface SliceStream {

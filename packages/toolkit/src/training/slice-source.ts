@@ -36,6 +36,6 @@ export async function loadSliceSource(src: SliceSource): Promise<(id: string) =>
       return { image, label };
     };
   }
-  const { loadDatasetSlices } = await import('./dataset-slices.js');
+  const { loadDatasetSlices } = await import('../experiment/dataset-slices.js');
   return loadDatasetSlices(src.path, src.layout, src.normalization, src.open);
 }

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as torch from '@labelwise/torch';
-import { type CheckpointMeta, findCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { type CheckpointMeta, findCheckpoint, loadCheckpoint, saveCheckpoint } from '../checkpoint/checkpoint.js';
 import { TrainingLog, type Progress, createProgress, readLog } from './log.js';
 import { plotTrainingCurves } from './plot.js';
 import type { Batch, Recipe, StepContext } from './recipe.js';

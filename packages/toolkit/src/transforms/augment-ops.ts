@@ -4,7 +4,7 @@
 // those parameters, so a recorded run replays exactly.
 import type { Tensor } from '@labelwise/torch';
 import type { JsonObject, OpContext, ParamReader, SpatialDims } from './augment-params.js';
-import type { Rng } from './random.js';
+import type { Rng } from '../random/rng.js';
 import type { SpatialStep } from './spatial.js';
 
 /** Per-sample context for spatial ops: a crop centre from the sampler, if any. */

@@ -15,7 +15,7 @@ import type { IntensityOpDef, OpDef, SpatialContext, SpatialOpDef } from './augm
 import { AugmentConfigError, type Json, type JsonObject, ParamReader, type SpatialDims } from './augment-params.js';
 import { INTENSITY_OPS } from './intensity.js';
 import { PHOTOMETRIC_OPS } from './photometric.js';
-import { Rng, type RngKey } from './random.js';
+import { Rng, type RngKey } from '../random/rng.js';
 import { type ImageInterpolation, type LabelInterpolation, type ResampleOptions, type SpatialStep, applySpatial, stepOutShape, transformPoints } from './spatial.js';
 import { SPATIAL_OPS } from './spatial-ops.js';
 

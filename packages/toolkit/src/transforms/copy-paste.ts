@@ -9,7 +9,7 @@
 // range per mask, so a "dynamic mask" schedule can vary it over training.
 import * as torch from '@labelwise/torch';
 import type { Tensor } from '@labelwise/torch';
-import type { Rng } from './random.js';
+import type { Rng } from '../random/rng.js';
 
 export interface CopyPasteBox {
   /** First voxel of the box per axis (array-axis order). */

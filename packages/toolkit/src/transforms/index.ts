@@ -1,6 +1,6 @@
 // Transforms: preprocessing (nnU-Net's pipeline, from preprocess-index.ts), augmentation
 // (spatial, intensity, photometric, copy-paste), pipelines from JSON configs, and the seeded PRNG.
-export * from './random.js';
+export * from '../random/rng.js';
 export { type SpatialDims, type OpContext, AugmentConfigError, ParamReader } from './augment-params.js';
 export { gaussianKernel1d, gaussianFilter, type FilterMode, type GaussianFilterOptions } from './augment-filters.js';
 export * from './spatial.js';
@@ -12,3 +12,4 @@ export * from './compose.js';
 export * from './augment-presets.js';
 export type { IntensityOpDef, SpatialOpDef, SpatialContext, OpDef } from './augment-ops.js';
 export * from './preprocess-index.js';
+export * from './sampling.js';

@@ -8,7 +8,7 @@ import { F, type Tensor } from '@labelwise/torch';
 import type { IntensityOpDef } from './augment-ops.js';
 import { type Json, type JsonObject, isNum, recorded } from './augment-params.js';
 import { gaussianFilter } from './augment-filters.js';
-import { Rng, normalTensor, uniformTensor } from './random.js';
+import { Rng, normalTensor, uniformTensor } from '../random/rng.js';
 
 type RowParam = number | null;
 

@@ -13,7 +13,7 @@ import * as torch from '@labelwise/torch';
 import type { Tensor } from '@labelwise/torch';
 import { type Affine, identityAffine, matmul4 } from '../io/affine.js';
 import { Volume } from '../io/volume.js';
-import { NumpyRandomState } from '../data/numpy-random.js';
+import { NumpyRandomState } from '../random/numpy-random.js';
 import { type BBox, cropToNonzero, uncrop } from './crop.js';
 import { integerView } from './preprocess-views.js';
 import { type NormalizationConfig, normalize, validateNormalization } from './normalize.js';

@@ -23,7 +23,7 @@ import * as torch from '@labelwise/torch';
 import { F, type Tensor } from '@labelwise/torch';
 import type { SpatialDims } from './augment-params.js';
 import { gaussianFilter, gaussianKernel1d, kernelPower } from './augment-filters.js';
-import { uniformTensor } from './random.js';
+import { uniformTensor } from '../random/rng.js';
 
 type Matrix = number[][];
 

@@ -19,7 +19,7 @@
 //                   the pseudo-labelled region's loss.
 import * as torch from '@labelwise/torch';
 import type { Tensor } from '@labelwise/torch';
-import { num, object, oneOf } from '../../training/schema.js';
+import { num, object, oneOf } from '../../config/schema.js';
 import { type EmaTeacher, copyWeights, moduleDevice, predictWith } from './teacher.js';
 
 export const dualTeacherShape = {

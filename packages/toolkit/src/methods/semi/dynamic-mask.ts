@@ -21,7 +21,7 @@
 //                    once the pseudo-labels are trustworthy.
 //   'fixed' is BCP.
 import type { CopyPasteBoxOptions } from '../../transforms/copy-paste.js';
-import { list, num, object, oneOf, bool } from '../../training/schema.js';
+import { list, num, object, oneOf, bool } from '../../config/schema.js';
 
 export const dynamicMaskShape = {
   mode: oneOf(['fixed', 'schedule', 'confidence'] as const, { default: 'fixed', description: "'fixed': BCP's box; 'schedule' / 'confidence': the box size range follows training progress / teacher confidence" }),

@@ -1,8 +1,6 @@
 // Extension (b) of Hsu & Hua, the signal side: edge maps and the boundary
 // loss of the Edge-Guided Module (the network side is edge-unet.ts).
-//   imageGradientMagnitude — Sobel gradient magnitude of the input image
-//                            (2D or 3D), per sample scaled to [0, 1]: the
-//                            fixed edge signal fed to the module;
+//   imageGradientMagnitude — (nn/sobel.ts, re-exported) the edge signal;
 //   labelBoundaries        — 1 where a voxel's 3×3(×3) neighbourhood holds
 //                            another label: the boundary head's target;
 //   boundaryLoss           — class-balanced BCE (HED, Xie & Tu 2015) of the
@@ -12,48 +10,7 @@
 //                            segmentation loss.
 import * as torch from '@labelwise/torch';
 import { type Tensor, F } from '@labelwise/torch';
-
-function spatialDimsOf(x: Tensor, what: string): 2 | 3 {
-  if (x.ndim === 4) return 2;
-  if (x.ndim === 5) return 3;
-  throw new Error(`${what}: expected [B, C, Y, X] or [B, C, Z, Y, X], got [${x.shape.join(', ')}]`);
-}
-
-/** Sobel kernels [dims, 1, 3, ...]: derivative [−1, 0, 1] along one axis, smoothing [1, 2, 1] along the others. */
-function sobelKernels(dims: 2 | 3, device: torch.Device): Tensor {
-  const d = [-1, 0, 1];
-  const s = [1, 2, 1];
-  const n = 3 ** dims;
-  const data = new Float32Array(dims * n);
-  for (let axis = 0; axis < dims; axis++) {
-    for (let i = 0; i < n; i++) {
-      let v = 1;
-      let rest = i;
-      for (let a = dims - 1; a >= 0; a--) {
-        const k = rest % 3;
-        rest = Math.floor(rest / 3);
-        v *= a === axis ? d[k] : s[k];
-      }
-      data[axis * n + i] = v;
-    }
-  }
-  return torch.fromTypedArray(data, [dims, 1, ...Array<number>(dims).fill(3)]).to(device);
-}
-
-/** Sobel gradient magnitude of the channel-mean image, [B, 1, ...spatial], scaled per sample to [0, 1]; no gradient. */
-export function imageGradientMagnitude(x: Tensor): Tensor {
-  const dims = spatialDimsOf(x, 'imageGradientMagnitude');
-  return torch.noGrad(() => torch.tidy(() => {
-    const img = (torch.isFloatingPoint(x.dtype) ? x : x.float()).mean(1, true).detach();
-    // Replicate padding: the image border is not an edge.
-    const padded = F.pad(img, Array<number>(2 * dims).fill(1), { mode: 'replicate' });
-    const w = sobelKernels(dims, x.device).to(img.dtype);
-    const g = dims === 2 ? F.conv2d(padded, w) : F.conv3d(padded, w);
-    const mag = g.square().sum(1, true).sqrt();
-    const axes = Array.from({ length: dims + 1 }, (_, i) => i + 1);
-    return mag.div(mag.amax(axes, true).add(1e-6));
-  }));
-}
+export { imageGradientMagnitude } from '../../nn/sobel.js';
 
 /** 1 where the 3^d neighbourhood of a voxel holds a different label: [B, ...spatial] float of labels [B, ...spatial]. */
 export function labelBoundaries(labels: Tensor): Tensor {

@@ -14,9 +14,10 @@ export { DynamicMask, dynamicMaskParams, type DynamicMaskParams } from './dynami
 export { StaticTeacher, combineTeachers, dualTeacherParams, type DualTeacherParams, type CombinedPrediction } from './dual-teacher.js';
 export { imageGradientMagnitude, labelBoundaries, boundaryLoss } from './edge-guidance.js';
 export {
-  EdgeGuidedModule, EdgeUNet2d, EdgeVNet, EDGE_NETWORK_SPECS, EDGE_GUIDANCE_DEFAULTS, createEdgeNetwork, isEdgeGuided,
+  EdgeGuidedModule, EdgeUNet2d, EdgeVNet, EDGE_NETWORK_SPECS, EDGE_GUIDANCE_DEFAULTS, isEdgeGuided,
   type EdgeGuidanceOptions, type EdgeOutput, type EdgeGuidedNetwork, type EdgeUNet2dOptions, type EdgeVNetOptions, type EdgeNetworkSpec,
-} from './edge-unet.js';
+} from '../../nn/edge-unet.js';
+export { createEdgeNetwork } from '../../nn/registry.js';
 export { meanTeacherRecipe, meanTeacherParams, type MeanTeacherParams } from './mean-teacher.js';
 export {
   bcpMethod, bcpHsuHuaMethod, BCP_VARIANTS, resolveBcpParams, batchHalves, sharedMask, copyPasteSample, bidirectionalMixes,

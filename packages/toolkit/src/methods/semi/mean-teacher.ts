@@ -13,7 +13,7 @@ import * as torch from '@labelwise/torch';
 import type { Tensor } from '@labelwise/torch';
 import { MseLoss } from '../../losses/consistency.js';
 import type { Recipe } from '../../training/recipe.js';
-import { bool, num, object, oneOf } from '../../training/schema.js';
+import { bool, num, object, oneOf } from '../../config/schema.js';
 import { type MethodContext, registerMethod } from '../registry.js';
 import { readParams } from './params.js';
 import { rampedWeight } from './ramps.js';

@@ -1,6 +1,6 @@
 // Method parameters are validated like the rest of the experiment config:
 // every problem at once, by key (method.emaDecay, ...), with defaults filled.
-import { ConfigError, type Field } from '../../training/schema.js';
+import { ConfigError, type Field } from '../../config/schema.js';
 
 export function readParams<T>(schema: Field<T>, params: Record<string, unknown>): T {
   const problems: string[] = [];

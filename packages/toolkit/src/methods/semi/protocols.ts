@@ -4,7 +4,7 @@
 // validation split (BCP selects LA and pancreas checkpoints on the test set),
 // a fresh optimizer for self-training (BCP's ACDC script reloads the
 // pre-training optimizer state).
-import { registerProtocol } from '../../training/config.js';
+import { registerProtocol } from '../../config/experiment.js';
 
 const sgd = { name: 'sgd', lr: 0.01, momentum: 0.9, weightDecay: 1e-4, nesterov: false };
 

@@ -8,9 +8,9 @@ import { openDataset } from '../data/sources/index.js';
 import { applyFold, kFoldSplits, ratioSplit, selectLabelled } from '../data/splits.js';
 import type { Volume } from '../io/volume.js';
 import { type NormalizationConfig, normalize, validateNormalization } from '../transforms/normalize.js';
-import type { Experiment } from './config.js';
+import type { Experiment } from '../config/experiment.js';
 import type { DataPlan, VolumeCase } from './data-plan.js';
-import type { LoadedSlice } from './slice-source.js';
+import type { LoadedSlice } from '../training/slice-source.js';
 
 interface OpenOptions { layout?: string; normalization?: NormalizationConfig; open?: Record<string, unknown> }
 

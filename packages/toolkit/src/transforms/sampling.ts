@@ -23,8 +23,8 @@
 import * as torch from '@labelwise/torch';
 import type { Tensor } from '@labelwise/torch';
 import { F } from '@labelwise/torch';
-import { Rng } from '../transforms/random.js';
-import type { CaseProperties } from '../transforms/preprocess.js';
+import { Rng } from '../random/rng.js';
+import type { CaseProperties } from './preprocess.js';
 
 /** What sampling needs to know about a case: no voxel data. */
 export interface SamplingCase {

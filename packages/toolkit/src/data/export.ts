@@ -7,14 +7,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { type Affine, invert4, matmul4 } from './affine.js';
-import { writeFileAtomic } from './atomic.js';
-import { type NiftiStorage, isNiftiPath, readNiftiHeader, writeNifti } from './nifti.js';
-import { type Ornt, applyOrntToData } from './orientation.js';
-import { type VoxelArray, Volume } from './volume.js';
-import { type Case, type LabelMap, type Project, allCases, casePath, labelValues, loadCase } from '../data/dataset.js';
-import { toLabelVolume } from '../data/case-readers.js';
-import type { SplitSet } from '../data/splits.js';
+import { type Affine, invert4, matmul4 } from '../io/affine.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { type NiftiStorage, isNiftiPath, readNiftiHeader, writeNifti } from '../io/nifti.js';
+import { type Ornt, applyOrntToData } from '../io/orientation.js';
+import { type VoxelArray, Volume } from '../io/volume.js';
+import { type Case, type LabelMap, type Project, allCases, casePath, labelValues, loadCase } from './dataset.js';
+import { toLabelVolume } from './case-readers.js';
+import type { SplitSet } from './splits.js';
 
 // ---------------------------------------------------------------- grid
 

@@ -26,7 +26,7 @@ import { caseSourceFiles, loadCachedCase, preprocessDataset, readCacheSidecar, s
 import { type NormalizationConfig, validateNormalization } from '../transforms/normalize.js';
 import { PLANNER_DEFAULTS, type Plans, fingerprintFromJson, loadPlans, planExperiment, poolAndConvProps, preprocessConfigFromPlan, savePlans } from '../transforms/plan.js';
 import type { CaseProperties, PreprocessConfig } from '../transforms/preprocess.js';
-import type { Experiment } from './config.js';
+import type { Experiment } from '../config/experiment.js';
 
 /** A validation case on the preprocessed grid. */
 export interface PatchVolumeCase {

@@ -7,7 +7,7 @@ import { predictSlices, type SlicewiseOptions } from '../inference/slicewise.js'
 import { writeFileAtomic } from '../io/atomic.js';
 import { evaluateCase, perCaseCsv, summarize, summaryJson, type CaseResult } from '../metrics/evaluate.js';
 import type { ProtocolName } from '../metrics/protocols.js';
-import { findCheckpoint, loadCheckpoint } from './checkpoint.js';
+import { findCheckpoint, loadCheckpoint } from '../checkpoint/checkpoint.js';
 import type { DataPlan } from './data-plan.js';
 
 export type { VolumeCase } from './data-plan.js';

@@ -24,12 +24,11 @@
 // Parameter names extend the base networks' (encoder.*, decoder.* unchanged,
 // plus egm.*), so BCP / unet2d checkpoints load into them non-strictly.
 import { Generator, type Tensor, F, nn, cat, tidy } from '@labelwise/torch';
-import { defaultInit, type NetworkInfo } from '../../nn/network.js';
-import { UNET2D_DEFAULTS, UNet2d, type UNet2dOptions, type DecoderOutput } from '../../nn/unet2d.js';
-import { VNET_DEFAULTS, VNet, type VNetOptions, type VNetFeatures } from '../../nn/vnet.js';
-import { ConfigError, type Field, bool, list, num, oneOf, optional } from '../../training/schema.js';
-import { type NetworkSpec, createNetwork, registerNetwork } from '../../nn/registry.js';
-import { imageGradientMagnitude } from './edge-guidance.js';
+import { defaultInit, type NetworkInfo } from './network.js';
+import { UNET2D_DEFAULTS, UNet2d, type UNet2dOptions, type DecoderOutput } from './unet2d.js';
+import { VNET_DEFAULTS, VNet, type VNetOptions, type VNetFeatures } from './vnet.js';
+import { type Field, bool, list, num, oneOf, optional } from '../config/schema.js';
+import { imageGradientMagnitude } from './sobel.js';
 
 export interface EdgeGuidanceOptions {
   /** Channels of the edge features E (default 16). */
@@ -310,11 +309,3 @@ export const EDGE_NETWORK_SPECS: EdgeNetworkSpec[] = [
     build: (p, generator) => new EdgeVNet({ ...(p as object), generator }),
   },
 ];
-
-for (const spec of EDGE_NETWORK_SPECS) registerNetwork(spec as unknown as NetworkSpec);
-
-/** Builds 'unet2d_egm' or 'vnet_egm' from a config (the network registry validates it). */
-export function createEdgeNetwork(config: { name: string; seed?: number; [k: string]: unknown }, source?: string): EdgeUNet2d | EdgeVNet {
-  if (!EDGE_NETWORK_SPECS.some((s) => s.name === config?.name)) throw new ConfigError([`network.name: ${JSON.stringify(config?.name)} is not one of ${EDGE_NETWORK_SPECS.map((s) => s.name).join(', ')}`], source);
-  return createNetwork(config, source) as unknown as EdgeUNet2d | EdgeVNet;
-}

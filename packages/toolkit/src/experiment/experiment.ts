@@ -15,7 +15,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { createLoss } from '../losses/registry.js';
 import { getMethod, type PhaseSpec } from '../methods/index.js';
 import { predictSlices } from '../inference/slicewise.js';
-import { findCheckpoint, loadCheckpoint } from './checkpoint.js';
+import { findCheckpoint, loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { slidingWindowInference } from '../inference/sliding-window.js';
 import { writeNifti } from '../io/nifti.js';
 import { Volume } from '../io/volume.js';
@@ -29,13 +29,13 @@ import { acdcSsl4mis, nnunetDefault3d } from '../transforms/augment-presets.js';
 import type { AugmentConfig } from '../transforms/compose.js';
 import { type Plans, savePlans } from '../transforms/plan.js';
 import { revertPreprocessing } from '../transforms/preprocess.js';
-import type { CheckpointMeta } from './checkpoint.js';
-import type { Experiment } from './config.js';
+import type { CheckpointMeta } from '../checkpoint/checkpoint.js';
+import type { Experiment } from '../config/experiment.js';
 import { resolveDataPlan, type DataPlan } from './data-plan.js';
 import { type PatchPlan, describePatchPlan, resolvePatchPlan, topologyForPatch } from './patch-plan.js';
-import type { PatchProducerOptions } from './patch-producer.js';
-import type { SliceProducerOptions } from './slice-producer.js';
-import { Trainer, type BatchSource, type TrainResult, type ValidationResult } from './trainer.js';
+import type { PatchProducerOptions } from '../training/patch-producer.js';
+import type { SliceProducerOptions } from '../training/slice-producer.js';
+import { Trainer, type BatchSource, type TrainResult, type ValidationResult } from '../training/trainer.js';
 import { evaluateVolumes, writeTestSummaries, type VolumeCase } from './evaluation.js';
 
 export interface RunContext {
@@ -229,7 +229,7 @@ export async function trainExperiment(exp: Experiment, ctx: RunContext = {}): Pr
 
   const { result, finalDir } = await runPhases({
     exp, ctx, runDir, model, makeNetwork, loss, method, methodParams, numClasses: plan.numClasses, spatialDims: 2,
-    producer: { module: new URL('./slice-producer.js', import.meta.url).href, export: 'sliceProducer', options: producer },
+    producer: { module: new URL('../training/slice-producer.js', import.meta.url).href, export: 'sliceProducer', options: producer },
     validate,
     describe: { network: netConfig, labels: Object.fromEntries(plan.classNames.map((n, i) => [n, i])), preprocessing: { ...plan.preprocessing, patchSize: exp.data.patchSize, mode: 'slices2d', imageResize: plan.imageResize } },
   });
@@ -407,7 +407,7 @@ async function trainPatches3d(exp: Experiment, ctx: RunContext, runDir: string):
 
   const { result, finalDir } = await runPhases({
     exp, ctx, runDir, model, makeNetwork, loss, method, methodParams, numClasses: plan.numClasses, spatialDims: 3,
-    producer: { module: new URL('./patch-producer.js', import.meta.url).href, export: 'patchProducer', options: producer },
+    producer: { module: new URL('../training/patch-producer.js', import.meta.url).href, export: 'patchProducer', options: producer },
     validate,
     describe: {
       network: netConfig,

@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import type * as torch from '@labelwise/torch';
 import { detectLayout } from '../data/sources/index.js';
 import { openAcdc, type AcdcItem } from '../io/layouts/acdc.js';
-import type { Experiment } from './config.js';
-import type { SliceSource } from './slice-source.js';
+import type { Experiment } from '../config/experiment.js';
+import type { SliceSource } from '../training/slice-source.js';
 
 export interface VolumeCase {
   id: string;
