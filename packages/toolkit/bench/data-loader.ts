@@ -37,7 +37,7 @@ async function run(nWorkers: number, ids: string[]): Promise<Result> {
   const loss = createLoss({ name: 'dice_ce', preset: 'ssl4mis' });
   const opt = new torch.optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });
   const options: SliceProducerOptions = {
-    source: { kind: 'acdc', root: acdcRoot },
+    source: { kind: 'dataset', path: acdcRoot, normalization: { scheme: 'none' } },
     streams: [{ prefix: '', ids, batchSize: batch, withLabels: true }],
     patchSize: [size, size], augmentation: acdcSsl4mis({ size: [size, size] }), seed: 1,
   };

@@ -145,7 +145,7 @@ async function main(): Promise<void> {
       '',
       `- Machine: ${cpu}, ${os.cpus().length} cores; Node ${process.version}; Python ${v.python}, numpy ${v.numpy}, scipy ${v.scipy}; 1-minute load average during the rounds ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`,
       `- Input: two overlapping ellipsoids with sinusoidally wrinkled surfaces on a ${n}³ grid, spacing (x, y, z) = (${spacing.join(', ')}) mm; ${wp.n_border?.[0]} and ${wp.n_border?.[1]} border voxels; their common bounding box covers ${(100 * boxFraction).toFixed(0)}% of the grid.`,
-      '- Work: both directed surface-distance sets (MedPy `__surface_distances`: face-connected erosion border, EDT with spacing), then HD95 (pooled 95th percentile) and ASSD.',
+      '- Work: both directed surface-distance sets (MedPy `__surface_distances`: face-connected erosion border, EDT with spacing), then HD95 (pooled 95th percentile) and ASSD (pooled mean of both directions, Labelwise\'s default; docs/metrics.md).',
       '- SciPy side: each direction once (`binary_erosion` of both masks + 1 `distance_transform_edt` per direction), both metrics from those — half the work of calling MedPy\'s `hd95()` and `assd()`, which recompute everything per call.',
       '- Labelwise: `surfaceDistances` + `surfaceMetrics`, single thread; "full grid" is the same EDT over the whole grid at every voxel, to separate the algorithm from the bounding-box and query-only shortcuts. Every run\'s HD95 and ASSD equal SciPy\'s to 1e-9 (checked).',
       `- ${o.rounds} rounds after one warm-up, alternating sides (every second round starts with SciPy).`,

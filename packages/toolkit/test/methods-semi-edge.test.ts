@@ -155,7 +155,7 @@ describe('BCP boundary term', () => {
     const without = build(0).step(batch, { step: 2, totalSteps: 10, lr: 0 });
     const edge = withEdge.logs!.edge as Tensor;
     assert.ok(edge.item() > 0);
-    close(withEdge.loss.item(), without.loss.item() + edge.item(), 1e-5, 'loss = mix losses + edge term');
+    close(withEdge.loss!.item(), without.loss!.item() + edge.item(), 1e-5, 'loss = mix losses + edge term');
     assert.equal(without.logs!.edge, undefined);
   });
 });

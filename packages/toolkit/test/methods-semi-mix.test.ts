@@ -183,7 +183,7 @@ function recipeStepMatches(dims: 2 | 3): void {
     mask, dims === 2 ? 'acdc' : 'la', { lWeight: 1, uWeight: 0.5 },
   );
   const expected = mixes.map((m) => mixRegionLoss(model.forward(m.image) as Tensor, m.label, m.regions, dims === 2 ? 'bcp_acdc' : 'bcp_la').item());
-  close(r.loss.item(), expected[0] + expected[1], 1e-5, `${dims}D step loss`);
+  close(r.loss!.item(), expected[0] + expected[1], 1e-5, `${dims}D step loss`);
   const mix0 = r.logs!.mix_0;
   close(typeof mix0 === 'number' ? mix0 : mix0.item(), expected[0], 1e-5, 'mix_0');
 }
@@ -209,7 +209,7 @@ describe('BCP recipe', () => {
       const m = copyPasteSample({ image: batch.image.narrow(0, 0, 1), label: y.narrow(0, 0, 1), pseudo: false }, { image: batch.image.narrow(0, 1, 1), label: y.narrow(0, 1, 1), pseudo: false }, mask, { lWeight: 1, uWeight: 1 });
       const out = model.forward(m.image) as Tensor;
       const expected = dims === 2 ? mixRegionLoss(out, m.label, m.regions, 'bcp_acdc').item() : new DiceCELoss({ preset: 'bcp_la' }).forward(out, m.label).item();
-      close(r.loss.item(), expected, 1e-5, `${dims}D pre-training loss`);
+      close(r.loss!.item(), expected, 1e-5, `${dims}D pre-training loss`);
     }
   });
 

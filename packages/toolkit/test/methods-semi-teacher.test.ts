@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 import * as torch from '@labelwise/torch';
 import { type Tensor } from '@labelwise/torch';
 import { DiceCELoss } from '../src/losses/index.js';
-import { getMethod, listMethods } from '../src/methods/index.js';
+import { type MethodSession, getMethod, listMethods } from '../src/methods/index.js';
 import { StaticTeacher, combineTeachers, dualTeacherParams } from '../src/methods/semi/dual-teacher.js';
 import { cosineRampdown, linearRampup, rampedWeight, sigmoidRampup } from '../src/methods/semi/ramps.js';
 import { EmaTeacher } from '../src/methods/semi/teacher.js';
@@ -112,7 +112,7 @@ describe('mean teacher', () => {
     const t = torch.noGrad(() => (recipe.modules().teacher as torch.nn.Module).forward(batch.uimage.add(noise)) as Tensor);
     const cons = torch.F.softmax(out.narrow(0, 2, 3), 1).sub(torch.F.softmax(t, 1)).square().mean().item();
     assert.ok(cons > 1e-4);
-    close(r.loss.item(), sup + 0.1 * cons, 1e-5, 'loss');
+    close(r.loss!.item(), sup + 0.1 * cons, 1e-5, 'loss');
     close(r.logs!.consistency_weight as number, 0.1, 1e-12, 'weight after the ramp-up');
     assert.throws(() => recipe.step({ image: batch.image, label: batch.label }, { step: 0, totalSteps: 100, lr: 0 }), /no 'uimage'/);
   });
@@ -210,14 +210,24 @@ describe('BCP with extensions on the trainer', () => {
 });
 
 describe('registered methods and protocols', () => {
-  test('mean_teacher, bcp and bcp_hsu_hua consume labelled and unlabelled streams; BCP runs pre-training then self-training', () => {
+  test('mean_teacher, bcp and bcp_hsu_hua consume labelled and unlabelled streams; BCP runs pre-training then self-training', async () => {
     const names = listMethods().map((m) => m.name);
     for (const n of ['mean_teacher', 'bcp', 'bcp_hsu_hua']) assert.ok(names.includes(n), n);
     assert.deepEqual(getMethod('bcp').streams, ['labelled', 'unlabelled']);
-    assert.deepEqual(getMethod('bcp').phases!({ pretrainIterations: 10000 }, 30000), [{ name: 'pretrain', iterations: 10000 }, { name: 'selftrain', iterations: 30000 }]);
-    assert.deepEqual(getMethod('bcp').phases!({ pretrainIterations: 0 }, 300), [{ name: 'selftrain', iterations: 300 }]);
-    assert.deepEqual(getMethod('bcp').phases!({}, 300), [{ name: 'pretrain', iterations: 100 }, { name: 'selftrain', iterations: 300 }]);
-    assert.throws(() => getMethod('bcp').phases!({ pretrainIterations: -1 }, 300), /method\.pretrainIterations: -1 is below the minimum 0/);
+    // BCP's program, run over a session that only records what it is asked to train.
+    const phasesOf = async (params: Record<string, unknown>, iterations: number) => {
+      const calls: { phase: string; steps: number }[] = [];
+      const session = {
+        exp: { seed: 1, training: { iterations } }, methodParams: params,
+        train: (p: { phase: string; steps: number }) => { calls.push({ phase: p.phase, steps: p.steps }); return Promise.resolve({}); },
+      } as unknown as MethodSession;
+      await getMethod('bcp').run!(session);
+      return calls;
+    };
+    assert.deepEqual(await phasesOf({ pretrainIterations: 10000 }, 30000), [{ phase: 'pretrain', steps: 10000 }, { phase: 'selftrain', steps: 30000 }]);
+    assert.deepEqual(await phasesOf({ pretrainIterations: 0 }, 300), [{ phase: 'selftrain', steps: 300 }]);
+    assert.deepEqual(await phasesOf({}, 300), [{ phase: 'pretrain', steps: 100 }, { phase: 'selftrain', steps: 300 }]);
+    await assert.rejects(() => phasesOf({ pretrainIterations: -1 }, 300), /method\.pretrainIterations: -1 is below the minimum 0/);
   });
 
   test('bcp-acdc / bcp-la fill in the published hyperparameters under the user config, selecting on the validation split', () => {

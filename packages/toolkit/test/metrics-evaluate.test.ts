@@ -1,6 +1,7 @@
 // evaluateCase / evaluateFolder: every protocol against re-implementations of
 // the seeds' own scripts (fixtures/metrics_ref.py), every empty-mask branch,
-// real masks (ACDC HDF5, BraTS NIfTI), geometry errors, summary.json + CSV.
+// real masks (ACDC HDF5, BraTS NIfTI, M&Ms NIfTI), the ASSD formula of each
+// protocol, geometry errors, summary.json + CSV.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -227,6 +228,41 @@ test('real BraTS labels (NIfTI): labels and regions in every branch, nnU-Net, Ro
   assertMetrics(pa.classes[0].metrics, B['pa-seg'], 'BraTS pa-seg whole tumour', 1e-12);
 });
 
+test('real M&Ms labels: pooled ASSD by default, MedPy 0.4 ASSD on request and under pa-seg (medpy==0.4.0)', () => {
+  const M = REF.mnms;
+  const gt = readNifti(path.join(SHARED_DATA, M.gt));
+  const pred = readNifti(path.join(SHARED_DATA, M.pred));
+  const classes = { LV: 1, MYO: 2, RV: 3 }; // M&Ms label values, not ACDC's
+  // The fixture's spacing is the header's pixdim; the affine's float32 column norms differ in the 8th digit.
+  const spacing: number[] = M.spacing;
+  const pooled = evaluateCase(pred, gt, { classes, spacing });
+  const old = evaluateCase(pred, gt, { classes, spacing, assd: 'medpy-0.4-mean-of-means' });
+  for (const key of ['1', '2', '3']) {
+    const want = M.classes[key];
+    const p = byKey(pooled)[key].metrics;
+    const o = byKey(old)[key].metrics;
+    assertClose(p.ASSD, val(want.ASSD_pooled), `M&Ms class ${key} pooled ASSD`, 1e-9);
+    assertClose(o.ASSD, val(want.ASSD_medpy04), `M&Ms class ${key} MedPy 0.4 ASSD`, 1e-9);
+    assertClose(p.ASD, val(want.ASD), `M&Ms class ${key} ASD`, 1e-9);
+    assertClose(p.HD95, val(want.HD95), `M&Ms class ${key} HD95`, 1e-9);
+    assert.equal(o.HD95, p.HD95, 'only ASSD depends on the formula');
+    assert.ok(Math.abs(p.ASSD! - o.ASSD!) > 0.1, `class ${key}: the ES/ED surfaces differ in size, so the formulas disagree`);
+  }
+  const s = summarize([pooled], { protocol: 'labelwise' });
+  assert.equal(s.assd_formula, 'pooled');
+  assert.equal(summarize([old], { protocol: 'labelwise', assd: 'medpy-0.4-mean-of-means' }).assd_formula, 'medpy-0.4-mean-of-means');
+  // PA-Seg reproduces medpy==0.4.0 whatever the caller asks for.
+  for (const assd of [undefined, 'pooled'] as const) {
+    const pa = evaluateCase(pred, gt, { protocol: 'pa-seg', assd });
+    assertMetrics(pa.classes[0].metrics, M['pa-seg'], `M&Ms pa-seg (assd option ${assd})`, 1e-9);
+  }
+  const ps = summarize([evaluateCase(pred, gt, { protocol: 'pa-seg' })], { protocol: 'pa-seg', assd: 'pooled' });
+  assert.equal(ps.assd_formula, 'medpy-0.4-mean-of-means');
+  assert.match(ps.medpy, /medpy==0\.4\.0/);
+  assert.equal(summarize([evaluateCase(pred, gt, { protocol: 'bcp', classes })], { protocol: 'bcp' }).assd_formula, null, 'BCP reports ASD, no ASSD');
+  assert.throws(() => evaluateCase(pred, gt, { classes, assd: 'medpy' as never }), /evaluate: assd must be one of 'pooled', 'medpy-0.4-mean-of-means', got "medpy"/);
+});
+
 test('evaluateFolder: matches cases by file name, writes summary.json and a per-case CSV atomically, names missing files', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lw-eval-'));
   try {
@@ -251,6 +287,7 @@ test('evaluateFolder: matches cases by file name, writes summary.json and a per-
     const json = JSON.parse(fs.readFileSync(out, 'utf8'));
     assert.equal(json.protocol, 'labelwise');
     assert.equal(json.spacing_rule, 'affine');
+    assert.equal(json.assd_formula, 'pooled');
     assert.deepEqual(json.branch_counts['4'], { both_present: 1, both_empty: 1, gt_empty: 0, pred_empty: 1 });
     assert.ok(json.foreground_mean.Dice > 0 && json.mean['1'].HD95 > 0);
     const csv = fs.readFileSync(path.join(dir, 'res', 'summary.csv'), 'utf8').trim().split('\n');

@@ -1,10 +1,11 @@
 // Surfaces and surface metrics: MedPy's definitions (border = mask XOR
 // face-connected erosion, EDT with spacing), checked against the fixture's
-// scipy/MedPy values, plus Labelwise's empty-mask branches.
+// scipy/MedPy values, the two ASSD formulas (pooled default, MedPy 0.4's mean
+// of means), plus Labelwise's empty-mask branches.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { binaryBorder, surfaceDistances, maskBox, cropMask } from '../src/metrics/surface.js';
-import { binaryMetrics, surfaceMetrics, imageDiagonal } from '../src/metrics/binary.js';
+import { assdMeanOfMeans, assdPooled, binaryMetrics, surfaceMetrics, imageDiagonal } from '../src/metrics/binary.js';
 import { accurateSum } from '../src/metrics/stats.js';
 import { REF, assertClose, u8, val } from './metrics-fixture.js';
 
@@ -45,6 +46,9 @@ test('surface distances and HD / HD95 / ASSD / ASD / NSD equal the MedPy formula
     const m1 = surfaceMetrics(d, 1);
     const m2 = surfaceMetrics(d, 2);
     for (const k of ['HD', 'HD95', 'ASSD', 'ASD'] as const) assertClose(m1[k], val(c[k]), `${what} ${k}`, 1e-12);
+    // ASSD in the fixture is scipy's pooled mean; MedPy 0.4's formula on request.
+    assertClose(surfaceMetrics(d, 1, 'medpy-0.4-mean-of-means').ASSD, val(c.ASSD_medpy04), `${what} ASSD (MedPy 0.4)`, 1e-12);
+    assertClose(binaryMetrics(pred, ref, dims, { spacing, assd: 'medpy-0.4-mean-of-means' }).ASSD, val(c.ASSD_medpy04), `${what} binaryMetrics ASSD (MedPy 0.4)`, 1e-12);
     assertClose(m1.NSD, val(c.NSD_1), `${what} NSD@1mm`, 1e-12);
     assertClose(m2.NSD, val(c.NSD_2), `${what} NSD@2mm`, 1e-12);
     // Same values through the full binary API (which crops to the masks' box).
@@ -52,7 +56,50 @@ test('surface distances and HD / HD95 / ASSD / ASD / NSD equal the MedPy formula
     assert.equal(all.branch, 'both_present');
     assertClose(all.HD95, val(c.HD95), `${what} binaryMetrics HD95`, 1e-12);
     assertClose(all.NSD, val(c.NSD_2), `${what} binaryMetrics NSD`, 1e-12);
+    assertClose(all.ASSD, val(c.ASSD), `${what} binaryMetrics ASSD (pooled by default)`, 1e-12);
   }
+});
+
+test('ASSD formulas on a hand-made asymmetric pair: a 3×3 square against its centre voxel', () => {
+  // 2D, 1 mm: the prediction is a 3×3 square (border = the 8 ring voxels),
+  // the reference its single centre voxel (border = itself).
+  const dims = [7, 7];
+  const pred = new Uint8Array(49);
+  for (let y = 2; y <= 4; y++) for (let x = 2; x <= 4; x++) pred[x + 7 * y] = 1;
+  const ref = new Uint8Array(49);
+  ref[3 + 7 * 3] = 1;
+  const d = surfaceDistances(pred, ref, dims)!;
+  // pred → ref: 4 face neighbours at 1, 4 corners at √2; ref → pred: 1.
+  assert.deepEqual([...d.predToRef].sort(), [1, 1, 1, 1, Math.SQRT2, Math.SQRT2, Math.SQRT2, Math.SQRT2]);
+  assert.deepEqual([...d.refToPred], [1]);
+  const pooled = (4 + 4 * Math.SQRT2 + 1) / 9; // 9 border voxels, each once
+  const meanOfMeans = ((1 + Math.SQRT2) / 2 + 1) / 2; // each direction weighs ½
+  assertClose(assdPooled(d), pooled, 'pooled ASSD', 1e-15);
+  assertClose(assdMeanOfMeans(d), meanOfMeans, 'MedPy 0.4 ASSD', 1e-15);
+  // They differ by 7(√2 − 1)/36 ≈ 0.0805 mm: the 8-voxel ring outweighs the single voxel when pooled.
+  assertClose(pooled - meanOfMeans, 7 * (Math.SQRT2 - 1) / 36, 'difference', 1e-15);
+  assertClose(binaryMetrics(pred, ref, dims).ASSD, pooled, 'binaryMetrics default', 1e-15);
+  assertClose(binaryMetrics(pred, ref, dims, { assd: 'medpy-0.4-mean-of-means' }).ASSD, meanOfMeans, 'binaryMetrics MedPy 0.4', 1e-15);
+  // Swapping the roles leaves both symmetric formulas unchanged (ASD is directed and does change).
+  const swapped = binaryMetrics(ref, pred, dims);
+  assertClose(swapped.ASSD, pooled, 'pooled ASSD, roles swapped', 1e-15);
+  assert.equal(swapped.ASD, 1);
+  assert.throws(() => binaryMetrics(pred, ref, dims, { assd: 'mean' as never }), /binaryMetrics: assd must be one of 'pooled', 'medpy-0.4-mean-of-means', got "mean"/);
+});
+
+test('pooled − mean-of-means = (n_pred − n_ref)(mean_pred − mean_ref) / (2(n_pred + n_ref)) on every fixture pair', () => {
+  // The identity says when the formulas agree: equal border sizes or equal
+  // directed means. Checked on the fixture's random anisotropic pairs.
+  let differ = 0;
+  for (const c of REF.surface) {
+    const d = surfaceDistances(u8(c.pred), u8(c.ref), [...c.shape].reverse(), [...c.spacing].reverse())!;
+    const na = d.predToRef.length; const nb = d.refToPred.length;
+    const ma = c.sum_pred_to_ref / na; const mb = c.sum_ref_to_pred / nb;
+    const delta = val(c.ASSD) - val(c.ASSD_medpy04);
+    assertClose(delta, (na - nb) * (ma - mb) / (2 * (na + nb)), `shape [${c.shape}] ASSD difference`, 1e-12);
+    if (Math.abs(delta) > 1e-3) differ++;
+  }
+  assert.ok(differ >= 3, `the fixture pairs exercise the difference (${differ} differ by > 1e-3 mm)`);
 });
 
 test('cropping to the masks’ bounding box does not change any distance', () => {

@@ -258,7 +258,9 @@ test('LA HDF5 layout: BCP (pre-training + self-training) with VNet under a 2-cas
   assert.deepEqual(meta.modules, ['teacher'], 'the EMA teacher is checkpointed');
   const test = r.test as Record<string, unknown>;
   assert.ok(test.labelwise && test.bcp, 'LA reports the labelwise and BCP protocols');
-  const pred = readNifti(path.join(self, 'test', 'predictions', 'brats_006.nii.gz'));
+  // The run's final model is published in the run folder; the test split is scored from it, as `labelwise predict -m` would.
+  assert.equal(readCheckpointMeta(path.join(out, 'checkpoints', 'best')).modelSha256, readCheckpointMeta(path.join(self, 'checkpoints', 'best')).modelSha256);
+  const pred = readNifti(path.join(out, 'test', 'predictions', 'brats_006.nii.gz'));
   assert.deepEqual(pred.dims, CROP);
 });
 
@@ -268,4 +270,24 @@ test('3D config errors name the field', async () => {
     output: path.join(tmp, 'bad2'),
     data: { dataset: nnunetRoot, dims: '3d', patchSize: [30, 32, 32], workers: 0 },
   }), { preprocessedDir: path.join(tmp, 'cache-brats') }), /data\.patchSize: \[30, 32, 32\] is not divisible/);
+});
+
+test('bad network, loss and method keys are reported together before any preprocessing', async () => {
+  const out = path.join(tmp, 'bad3');
+  const cache = path.join(tmp, 'cache-bad3');
+  const t0 = performance.now();
+  await assert.rejects(trainExperiment(resolveExperiment({
+    output: out,
+    data: { dataset: nnunetRoot, dims: '3d', patchSize: [32, 32, 32], workers: 0 },
+    network: { name: 'plain_unet', featuresPerStag: [4, 8] },
+    loss: { name: 'dice_ce', smoth: 1 },
+    method: { name: 'bcp', emaDeacy: 0.9 },
+  }), { preprocessedDir: cache }), (e: Error) => {
+    for (const key of ['network.featuresPerStag: unknown key', 'loss.smoth: unknown key', 'method.emaDeacy: unknown key']) assert.ok(e.message.includes(key), `${key} in:\n${e.message}`);
+    return true;
+  });
+  const ms = performance.now() - t0;
+  assert.ok(ms < 1000, `rejected after ${ms.toFixed(0)} ms (must be before fingerprinting: under a second)`);
+  assert.ok(!fs.existsSync(cache), 'nothing was preprocessed');
+  assert.ok(!fs.existsSync(path.join(out, 'data_plan.json')), 'no data plan was written');
 });

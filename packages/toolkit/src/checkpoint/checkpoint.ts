@@ -38,12 +38,20 @@ export interface CheckpointMeta {
   modelSha256: string;
 }
 
+type Stateful = { stateDict(): Record<string, unknown>; loadStateDict(s: Record<string, unknown>): void };
+
 export interface CheckpointParts {
   model: torch.nn.Module;
+  /** The main optimizer (stored under `optimizer.<param>.<key>`). */
   optimizer?: torch.optim.Optimizer;
-  scheduler?: { stateDict(): Record<string, unknown>; loadStateDict(s: Record<string, unknown>): void };
+  scheduler?: Stateful;
   modules?: Record<string, torch.nn.Module>;
+  /** Further named optimizers of a multi-optimizer recipe (stored under `optimizers.<name>.<param>.<key>`). */
+  optimizers?: Record<string, { optimizer: torch.optim.Optimizer; scheduler?: Stateful }>;
 }
+
+/** What checkpoint.json records of one extra optimizer. */
+interface OptimizerMeta { param_groups: unknown[]; scalars: Record<string, Record<string, unknown>>; scheduler?: Record<string, unknown> }
 
 export interface LoadedCheckpoint {
   dir: string;
@@ -116,6 +124,13 @@ export function saveCheckpoint(runDir: string, name: string, parts: CheckpointPa
       optimizer = { param_groups: o.groups };
       optScalars = o.scalars;
     }
+    const extra: Record<string, OptimizerMeta> = {};
+    for (const [name, t] of Object.entries(parts.optimizers ?? {})) {
+      if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new Error(`optimizer name '${name}' must be letters, digits, '_' or '-'`);
+      const o = optimizerTensors(t.optimizer);
+      for (const [k, v] of o.tensors) state.set(`optimizers.${name}.${k.slice('optimizer.'.length)}`, v);
+      extra[name] = { param_groups: o.groups, scalars: o.scalars, scheduler: t.scheduler?.stateDict() };
+    }
     const modules = Object.keys(parts.modules ?? {}).sort();
     for (const m of modules) for (const [k, v] of parts.modules![m].stateDict()) state.set(`module.${m}.${k}`, v);
     torch.saveSafetensors(path.join(tmp, 'state.safetensors'), state);
@@ -130,6 +145,7 @@ export function saveCheckpoint(runDir: string, name: string, parts: CheckpointPa
       optimizer,
       optimizerScalars: optScalars,
       scheduler: parts.scheduler?.stateDict(),
+      ...(Object.keys(extra).length ? { optimizers: extra } : {}),
     };
     const json = path.join(tmp, 'checkpoint.json');
     fs.writeFileSync(json, JSON.stringify(full, null, 2) + '\n');
@@ -188,7 +204,7 @@ export function loadCheckpoint(dir: string, parts: Partial<CheckpointParts>, opt
       for (const t of weights.values()) t.dispose();
     }
   }
-  const needState = parts.optimizer || parts.modules || options.restoreRng !== false;
+  const needState = parts.optimizer || parts.modules || parts.optimizers || options.restoreRng !== false;
   if (!needState) return { dir, meta };
   const state = torch.loadSafetensors(path.join(dir, 'state.safetensors'));
   try {
@@ -204,6 +220,21 @@ export function loadCheckpoint(dir: string, parts: Partial<CheckpointParts>, opt
       parts.optimizer.loadStateDict({ state: perParam, param_groups: meta.optimizer.param_groups } as unknown as torch.optim.OptimizerStateDict);
     }
     if (parts.scheduler && meta.scheduler) parts.scheduler.loadStateDict(meta.scheduler);
+    const extras = (meta as CheckpointMeta & { optimizers?: Record<string, OptimizerMeta> }).optimizers ?? {};
+    for (const [name, t] of Object.entries(parts.optimizers ?? {})) {
+      const m = extras[name];
+      if (!m) throw new Error(`checkpoint ${dir}: holds no optimizer '${name}' (it has: ${Object.keys(extras).join(', ') || 'only the main one'})`);
+      const perParam: Record<string, Record<string, unknown>> = {};
+      for (const [i, sc] of Object.entries(m.scalars)) perParam[i] = { ...sc };
+      const prefix = `optimizers.${name}.`;
+      for (const [k, v] of state) {
+        if (!k.startsWith(prefix)) continue;
+        const [i, key] = k.slice(prefix.length).split('.');
+        (perParam[i] ??= {})[key] = v;
+      }
+      t.optimizer.loadStateDict({ state: perParam, param_groups: m.param_groups } as unknown as torch.optim.OptimizerStateDict);
+      if (t.scheduler && m.scheduler) t.scheduler.loadStateDict(m.scheduler);
+    }
     for (const [name, mod] of Object.entries(parts.modules ?? {})) {
       const prefix = `module.${name}.`;
       const sd = new Map<string, torch.Tensor>();

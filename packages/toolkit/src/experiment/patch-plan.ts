@@ -35,12 +35,10 @@ export interface PatchVolumeCase {
   load(): Promise<{ image: torch.Tensor; label: torch.Tensor; props: CaseProperties }>;
 }
 
-/** A test case: the preprocessed image to predict, and the reference in its original geometry. */
+/** A test case in its original geometry: the image as a user would give it to `labelwise predict`, and its label. */
 export interface PatchTestCase {
   id: string;
-  loadPreprocessed(): { image: torch.Tensor; props: CaseProperties };
-  /** The original label map (image grid, original affine). */
-  loadReference(): Promise<Volume>;
+  load(): Promise<{ image: Volume; label: Volume }>;
 }
 
 export interface PatchPlan {
@@ -235,15 +233,10 @@ export async function resolvePatchPlan(exp: Experiment, runDir: string, options:
     const original = byId.get(c.id)!;
     return {
       id: c.id,
-      loadPreprocessed() {
-        const cached = loadCachedCase(cacheDir, c.id, { withLabel: false });
-        cached.label?.dispose();
-        return { image: cached.image, props: cached.props };
-      },
-      async loadReference() {
+      async load() {
         const lc = await loadCase(source, original);
         if (!lc.label) throw new Error(`test case ${c.id}: its label could not be read`);
-        return lc.label;
+        return { image: lc.image, label: lc.label };
       },
     };
   });

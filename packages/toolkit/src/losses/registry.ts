@@ -185,6 +185,16 @@ export function createLoss(config: LossConfig, source?: string, path = 'loss'): 
   }
 }
 
+/** Every problem of a loss config, by key, without building it. */
+export function checkLossConfig(config: LossConfig, path = 'loss'): string[] {
+  const name = config?.name;
+  const spec = typeof name === 'string' ? BY_NAME.get(name) : undefined;
+  if (spec === undefined) return [`${path}.name: ${JSON.stringify(name)} is not one of ${[...BY_NAME.keys()].join(', ')}`];
+  const problems: string[] = [];
+  schemaOf(spec).check(config, path, problems);
+  return problems;
+}
+
 export interface LossDescription {
   name: string;
   summary: string;

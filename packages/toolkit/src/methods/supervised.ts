@@ -1,4 +1,5 @@
 // Fully supervised training: the experiment's loss on labelled batches.
+import { object } from '../config/schema.js';
 import { registerMethod } from './registry.js';
 import { supervisedRecipe } from '../training/recipe.js';
 
@@ -6,6 +7,7 @@ registerMethod({
   name: 'supervised',
   summary: 'the configured loss on labelled data only',
   streams: ['labelled'],
+  params: object({}),
   build(ctx) {
     const unknown = Object.keys(ctx.params);
     if (unknown.length) throw new Error(`method.${unknown[0]}: the supervised method takes no parameters`);

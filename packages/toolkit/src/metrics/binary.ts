@@ -1,9 +1,10 @@
 // Per-class scores of a binary prediction against a binary reference: the
 // overlap scores from the four confusion counts, the surface scores from the
-// two directed surface-distance sets (MedPy definitions).
+// two directed surface-distance sets (MedPy's surfaces; ASSD pooled, see
+// AssdFormula).
 import { type SurfaceDistances, surfaceDistances } from './surface.js';
 import type { Dims } from './edt.js';
-import { max, mean, percentileLinear } from './stats.js';
+import { accurateSum, max, mean, percentileLinear } from './stats.js';
 
 export const METRIC_NAMES = [
   'Dice', 'IoU', 'HD', 'HD95', 'ASSD', 'ASD', 'NSD',
@@ -56,14 +57,50 @@ export function overlapMetrics(c: Counts, undefinedAs: number): Metrics {
 }
 
 /**
+ * How ASSD combines the two directed distance sets A→B and B→A.
+ *
+ * - 'pooled' (default): the mean of all distances of both directions,
+ *   (Σ A→B + Σ B→A) / (|∂A| + |∂B|): the original challenge definition
+ *   (Heimann et al. 2009), MONAI's compute_average_surface_distance(symmetric=True),
+ *   and MedPy's assd since PR #110 (merged 2022-09-16, first released in
+ *   MedPy 0.5, working for unequal border sizes from 0.5.2).
+ * - 'medpy-0.4-mean-of-means': (mean A→B + mean B→A) / 2, MedPy <= 0.4's
+ *   assd. It weights the two directions equally whatever their border sizes,
+ *   so it differs from 'pooled' whenever |∂A| ≠ |∂B| and the directed means
+ *   differ. Kept only to reproduce scripts that ran on old MedPy.
+ */
+export type AssdFormula = 'pooled' | 'medpy-0.4-mean-of-means';
+export const ASSD_FORMULAS: readonly AssdFormula[] = ['pooled', 'medpy-0.4-mean-of-means'];
+
+/** Pooled ASSD: every border voxel of both masks counts once. */
+export function assdPooled(d: SurfaceDistances): number {
+  const n = d.predToRef.length + d.refToPred.length;
+  return n === 0 ? NaN : (accurateSum(d.predToRef) + accurateSum(d.refToPred)) / n;
+}
+
+/** MedPy <= 0.4 assd: the mean of the two directed means. */
+export function assdMeanOfMeans(d: SurfaceDistances): number {
+  return (mean(d.predToRef) + mean(d.refToPred)) / 2;
+}
+
+export function checkAssdFormula(f: unknown, what = 'assd'): AssdFormula {
+  if (!ASSD_FORMULAS.includes(f as AssdFormula)) throw new Error(`${what} must be one of ${ASSD_FORMULAS.map((x) => `'${x}'`).join(', ')}, got ${JSON.stringify(f)}`);
+  return f as AssdFormula;
+}
+
+export function assd(d: SurfaceDistances, formula: AssdFormula = 'pooled'): number {
+  return checkAssdFormula(formula) === 'pooled' ? assdPooled(d) : assdMeanOfMeans(d);
+}
+
+/**
  * Surface scores from MedPy-style directed distance sets (both non-empty):
  * HD = max of both directed maxima; HD95 = numpy 95th percentile (linear) of
- * the pooled distances; ASSD = mean of the two directed means; ASD = mean of
- * prediction → reference (MedPy asd(result, reference)); NSD = fraction of
+ * the pooled distances; ASSD per `assdFormula` (default pooled); ASD = mean
+ * of prediction → reference (MedPy asd(result, reference)); NSD = fraction of
  * border voxels of both masks within `toleranceMm` of the other border
  * (count-based, as MONAI's compute_surface_dice without subvoxels).
  */
-export function surfaceMetrics(d: SurfaceDistances, toleranceMm: number): Metrics {
+export function surfaceMetrics(d: SurfaceDistances, toleranceMm: number, assdFormula: AssdFormula = 'pooled'): Metrics {
   const a = d.predToRef;
   const b = d.refToPred;
   const pooled = new Float64Array(a.length + b.length);
@@ -71,13 +108,11 @@ export function surfaceMetrics(d: SurfaceDistances, toleranceMm: number): Metric
   pooled.set(b, a.length);
   let within = 0;
   for (let i = 0; i < pooled.length; i++) if (pooled[i] <= toleranceMm) within++;
-  const ma = mean(a);
-  const mb = mean(b);
   return {
     HD: Math.max(max(a), max(b)),
     HD95: percentileLinear(pooled, 95),
-    ASSD: (ma + mb) / 2,
-    ASD: ma,
+    ASSD: assd(d, assdFormula),
+    ASD: mean(a),
     NSD: within / pooled.length,
   };
 }
@@ -98,6 +133,8 @@ export interface BinaryMetricOptions {
    * counted); or a fixed number of mm.
    */
   emptyDistance?: EmptyDistance;
+  /** ASSD formula (default 'pooled'; see AssdFormula). */
+  assd?: AssdFormula;
 }
 
 export function imageDiagonal(dims: Dims, spacing: readonly number[]): number {
@@ -126,10 +163,10 @@ export function emptyDistanceValue(policy: EmptyDistance, diagonal: number): num
  * Specificity and Accuracy are always computed (NaN only for a degenerate
  * image with no negatives). Counts are always reported.
  */
-export function labelwiseClassMetrics(c: Counts, distances: () => SurfaceDistances, opts: { toleranceMm: number; emptyDistance: number }): Metrics {
+export function labelwiseClassMetrics(c: Counts, distances: () => SurfaceDistances, opts: { toleranceMm: number; emptyDistance: number; assd?: AssdFormula }): Metrics {
   const branch = branchOf(c);
   if (branch === 'both_present') {
-    return { ...overlapMetrics(c, 0), ...surfaceMetrics(distances(), opts.toleranceMm), ...countMetrics(c) };
+    return { ...overlapMetrics(c, 0), ...surfaceMetrics(distances(), opts.toleranceMm, opts.assd ?? 'pooled'), ...countMetrics(c) };
   }
   if (branch === 'both_empty') {
     return { ...overlapMetrics(c, 1), HD: 0, HD95: 0, ASSD: 0, ASD: 0, NSD: 1, ...countMetrics(c) };
@@ -162,6 +199,6 @@ export function binaryMetrics(pred: ArrayLike<number>, ref: ArrayLike<number>, d
     const d = surfaceDistances(pred, ref, dims, spacing);
     if (!d) throw new Error('binaryMetrics: internal error, surfaces requested for an empty mask');
     return d;
-  }, { toleranceMm: options.toleranceMm ?? 1, emptyDistance });
+  }, { toleranceMm: options.toleranceMm ?? 1, emptyDistance, assd: checkAssdFormula(options.assd ?? 'pooled', 'binaryMetrics: assd') });
   return { ...metrics, branch: branchOf(counts) };
 }

@@ -9,8 +9,8 @@ import { ioOrientation } from '../io/orientation.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { readImage } from '../io/read.js';
 import {
-  type Branch, type Counts, type EmptyDistance, type MetricName, type Metrics,
-  BRANCHES, branchOf, emptyDistanceValue, imageDiagonal,
+  type AssdFormula, type Branch, type Counts, type EmptyDistance, type MetricName, type Metrics,
+  BRANCHES, branchOf, checkAssdFormula, emptyDistanceValue, imageDiagonal,
 } from './binary.js';
 import {
   type ClassSpec, type LabelArray, type LabelCoding,
@@ -51,6 +51,12 @@ export interface EvaluateOptions {
   toleranceMm?: number;
   /** Distance scores when exactly one mask is empty (labelwise protocol); default 'diagonal'. */
   emptyDistance?: EmptyDistance;
+  /**
+   * ASSD formula under the labelwise protocol: 'pooled' (default) or
+   * 'medpy-0.4-mean-of-means' (to compare with numbers scored before the
+   * change). Script protocols use their own code's formula and ignore it.
+   */
+  assd?: AssdFormula;
   /** Reference label whose voxels are left out of every score (nnU-Net's "ignore" label). */
   ignoreLabel?: number;
   /** Require equal affines between prediction and reference Volumes (default true). */
@@ -227,6 +233,13 @@ function resolveClasses(protocol: Protocol, opts: EvaluateOptions, g: Grid, p: G
 
 // ---------------------------------------------------------------- one case
 
+/** The ASSD formula a protocol scores with: the caller's under labelwise, the protocol's own otherwise. */
+function resolveAssd(protocol: Protocol, requested: AssdFormula | undefined): AssdFormula {
+  if (requested !== undefined) checkAssdFormula(requested, 'evaluate: assd');
+  if (protocol.usesEmptyPolicy) return requested ?? protocol.assd ?? 'pooled';
+  return protocol.assd ?? 'pooled';
+}
+
 /**
  * Scores one prediction against its reference under a protocol (default
  * 'labelwise'). Every class gets its branch (which masks are empty) and the
@@ -270,6 +283,7 @@ export function evaluateCase(pred: LabelInput, gt: LabelInput, opts: EvaluateOpt
   const predBoxes = codeBoxes(pc, g.dims, nc);
   const refBoxes = codeBoxes(gc, g.dims, nc);
   const emptyDistance = protocol.usesEmptyPolicy ? emptyDistanceValue(opts.emptyDistance ?? 'diagonal', imageDiagonal(g.dims, spacing)) : NaN;
+  const assd = resolveAssd(protocol, opts.assd);
 
   const results: ClassResult[] = [];
   let dropped: string | undefined;
@@ -285,7 +299,7 @@ export function evaluateCase(pred: LabelInput, gt: LabelInput, opts: EvaluateOpt
       cache = surfaceDistancesInBox(cropClassMask(pc, g.dims, box, member), cropClassMask(gc, g.dims, box, member), boxDims(box), spacing);
       return cache;
     };
-    const s = protocol.score({ counts, branch, distances, toleranceMm, emptyDistance });
+    const s = protocol.score({ counts, branch, distances, toleranceMm, emptyDistance, assd });
     const r: ClassResult = { key: c.key, branch, counts, metrics: s.metrics };
     if (c.name !== undefined) r.name = c.name;
     if (s.dropCase) { r.dropped = s.dropCase; dropped ??= `class ${c.key}: ${s.dropCase}`; }
@@ -309,6 +323,10 @@ export interface Summary {
   spacing_rule: string;
   tolerance_mm: number | null;
   empty_distance: EmptyDistance | null;
+  /** How ASSD was computed (null when the protocol reports no ASSD); see AssdFormula. */
+  assd_formula: AssdFormula | null;
+  /** The MedPy version the protocol's original code used, and where that is pinned. */
+  medpy: string;
   ignore_label: number | null;
   metrics: MetricName[];
   /** Class key → name (when known). */
@@ -346,6 +364,8 @@ export interface SummaryContext {
   protocol: ProtocolName;
   toleranceMm?: number;
   emptyDistance?: EmptyDistance;
+  /** The ASSD formula the cases were scored with (labelwise; default 'pooled'). */
+  assd?: AssdFormula;
   ignoreLabel?: number;
   notes?: string[];
 }
@@ -408,6 +428,8 @@ export function summarize(cases: readonly CaseResult[], ctx: SummaryContext): Su
     spacing_rule: ruleText,
     tolerance_mm: protocol.metrics.includes('NSD') ? (protocol.toleranceMm ?? ctx.toleranceMm ?? 1) : null,
     empty_distance: protocol.usesEmptyPolicy ? (ctx.emptyDistance ?? 'diagonal') : null,
+    assd_formula: protocol.metrics.includes('ASSD') ? resolveAssd(protocol, ctx.assd) : null,
+    medpy: protocol.medpy,
     ignore_label: ctx.ignoreLabel ?? null,
     metrics: [...protocol.metrics],
     classes: names,
@@ -541,7 +563,7 @@ export async function evaluateFolder(predDir: string, gtDir: string, opts: Evalu
     results.push(r);
     opts.onCase?.(r, i, ids.length);
   }
-  const summary = summarize(results, { protocol: protocol.name, toleranceMm: opts.toleranceMm, emptyDistance: opts.emptyDistance, ignoreLabel: opts.ignoreLabel, notes });
+  const summary = summarize(results, { protocol: protocol.name, toleranceMm: opts.toleranceMm, emptyDistance: opts.emptyDistance, assd: opts.assd, ignoreLabel: opts.ignoreLabel, notes });
   if (opts.output) {
     writeSummaryJson(opts.output, summary);
     const csv = opts.csv === undefined ? opts.output.replace(/\.json$/i, '') + '.csv' : opts.csv;

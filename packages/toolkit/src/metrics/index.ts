@@ -6,8 +6,8 @@ export { type EdtOptions, type MaskLike, distanceTransformEdt, squaredDistanceTo
 export { type SurfaceDistances, binaryBorder, surfaceDistances } from './surface.js';
 export { meanStd, percentileLinear } from './stats.js';
 export {
-  type BinaryMetricOptions, type Branch, type Counts, type EmptyDistance, type MetricName, type Metrics,
-  BRANCHES, METRIC_NAMES, binaryMetrics, branchOf, imageDiagonal, labelwiseClassMetrics, overlapMetrics, surfaceMetrics,
+  type AssdFormula, type BinaryMetricOptions, type Branch, type Counts, type EmptyDistance, type MetricName, type Metrics,
+  ASSD_FORMULAS, BRANCHES, METRIC_NAMES, assd, assdMeanOfMeans, assdPooled, binaryMetrics, branchOf, imageDiagonal, labelwiseClassMetrics, overlapMetrics, surfaceMetrics,
 } from './binary.js';
 export { type ClassSpec, type LabelArray, classKey } from './labels.js';
 export { type ClassContext, type ClassRule, type ClassScore, type Protocol, type ProtocolName, type SpacingRule, PROTOCOLS, PROTOCOL_NAMES, getProtocol } from './protocols.js';

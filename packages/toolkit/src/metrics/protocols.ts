@@ -6,7 +6,7 @@
 //   score    – the per-class values, including every empty-mask branch;
 //   dropCase – whether a class outcome removes the whole case from the means.
 import {
-  type Branch, type Counts, type MetricName, type Metrics,
+  type AssdFormula, type Branch, type Counts, type MetricName, type Metrics,
   countMetrics, labelwiseClassMetrics, overlapMetrics, ratio, surfaceMetrics,
 } from './binary.js';
 import type { SurfaceDistances } from './surface.js';
@@ -38,6 +38,8 @@ export interface ClassContext {
   toleranceMm: number;
   /** The distance value for one empty mask under the caller's policy (labelwise only). */
   emptyDistance: number;
+  /** The caller's ASSD formula (labelwise only; script protocols fix their own). */
+  assd: AssdFormula;
 }
 
 export interface ClassScore {
@@ -63,6 +65,14 @@ export interface Protocol {
   toleranceMm?: number;
   /** Whether the caller's emptyDistance policy applies (only labelwise has one). */
   usesEmptyPolicy: boolean;
+  /**
+   * The ASSD formula the protocol reports, null when it reports no ASSD.
+   * labelwise: the caller's choice, default 'pooled'; script protocols: the
+   * formula of the MedPy version their code ran with (fixed).
+   */
+  assd: AssdFormula | null;
+  /** Which MedPy the reproduced code used and where that is pinned (docs and summaries). */
+  medpy: string;
   /** Dice pooled over all cases with +1 smoothing (UDA_CLR) instead of plain. */
   pooledSmooth: number;
   /** One-line description of the empty-mask handling for reports. */
@@ -83,15 +93,17 @@ function medpyJaccard(c: Counts): number {
 const labelwise: Protocol = {
   name: 'labelwise',
   title: 'Labelwise default',
-  source: 'this project: MedPy surface definitions in mm, one explicit empty-mask policy',
+  source: 'this project: MedPy surface definitions in mm, pooled ASSD, one explicit empty-mask policy',
   metrics: ['Dice', 'IoU', 'HD', 'HD95', 'ASSD', 'ASD', 'NSD', 'Precision', 'Recall', 'Specificity', 'VolumeSimilarity', 'TP', 'FP', 'FN', 'TN', 'n_pred', 'n_ref'],
   spacing: 'affine',
   classes: 'given',
   usesEmptyPolicy: true,
+  assd: 'pooled',
+  medpy: 'none (own implementation; ASSD pooled as MedPy >= 0.5.2 and MONAI)',
   pooledSmooth: 0,
   emptyRule: 'both empty: overlap scores 1, distances 0; one empty: overlap scores 0, distances = emptyDistance (default: image diagonal in mm); nothing is dropped',
   score(ctx) {
-    return { metrics: labelwiseClassMetrics(ctx.counts, ctx.distances, { toleranceMm: ctx.toleranceMm, emptyDistance: ctx.emptyDistance }) };
+    return { metrics: labelwiseClassMetrics(ctx.counts, ctx.distances, { toleranceMm: ctx.toleranceMm, emptyDistance: ctx.emptyDistance, assd: ctx.assd }) };
   },
 };
 
@@ -108,6 +120,8 @@ const bcp: Protocol = {
   spacing: 'voxel',
   classes: 'given',
   usesEmptyPolicy: false,
+  assd: null,
+  medpy: 'not pinned (README: Python 3.6.13, code of 2023, before MedPy 0.5 of April 2024); uses only asd, which MedPy PR #110 did not change',
   pooledSmooth: 0,
   emptyRule: 'prediction empty (with or without reference): Dice, IoU, HD95, ASD all 0; reference empty only: Dice 0, IoU 0, HD95/ASD NaN (BCP would raise)',
   score(ctx) {
@@ -136,6 +150,8 @@ const stdr: Protocol = {
   classes: 'foreground',
   toleranceMm: 2,
   usesEmptyPolicy: false,
+  assd: null,
+  medpy: 'dc only (distances from its own distance_metrics_fast.py); no ASSD',
   pooledSmooth: 0,
   emptyRule: 'prediction or reference empty: case skipped (removed from every mean, counted)',
   score(ctx) {
@@ -149,6 +165,8 @@ const stdr: Protocol = {
 // precision, recall on the nonzero masks of as_closest_canonical volumes,
 // voxel_spacing = |diag(canonical affine)|. A case whose hd95/assd raises
 // (an empty mask) is removed from ALL metrics, Dice included (biases means up).
+// Its requirements.txt pins medpy==0.4.0, whose assd is the mean of the two
+// directed means: reproduced here, unlike the default's pooled ASSD.
 const paSeg: Protocol = {
   name: 'pa-seg',
   title: 'PA-Seg (TMI 2023) utilities/scores.py',
@@ -157,12 +175,14 @@ const paSeg: Protocol = {
   spacing: 'canonical-diagonal',
   classes: 'foreground',
   usesEmptyPolicy: false,
+  assd: 'medpy-0.4-mean-of-means',
+  medpy: 'medpy==0.4.0 (HiLab-git/PA-Seg requirements.txt)',
   pooledSmooth: 0,
   emptyRule: 'prediction or reference empty: case removed from every metric, Dice included (as the original; biases means upward)',
   score(ctx) {
     if (ctx.branch !== 'both_present') return { metrics: {}, dropCase: `${ctx.branch.replace('_', ' ')} (hd95 raises; PA-Seg drops the case from all metrics)` };
     const c = ctx.counts;
-    const s = surfaceMetrics(ctx.distances(), 0);
+    const s = surfaceMetrics(ctx.distances(), 0, 'medpy-0.4-mean-of-means');
     return {
       metrics: {
         Dice: medpyDice(c), IoU: medpyJaccard(c), HD95: s.HD95, ASSD: s.ASSD,
@@ -185,6 +205,8 @@ const udaClr: Protocol = {
   spacing: 'voxel',
   classes: 'disc-cup',
   usesEmptyPolicy: false,
+  assd: null,
+  medpy: 'not used',
   pooledSmooth: 1,
   emptyRule: 'no special case: +1 smoothing gives Dice 1 when both are empty and ~0 when one is',
   score(ctx) {
@@ -210,6 +232,8 @@ const nnunet: Protocol = {
   spacing: 'affine',
   classes: 'given',
   usesEmptyPolicy: false,
+  assd: null,
+  medpy: 'not used',
   pooledSmooth: 0,
   emptyRule: 'both empty: Dice and IoU NaN (left out of the class mean by nanmean); one empty: Dice 0, IoU 0',
   score(ctx) {
@@ -230,6 +254,8 @@ const robustmedseg: Protocol = {
   spacing: 'voxel',
   classes: 'given+foreground',
   usesEmptyPolicy: false,
+  assd: null,
+  medpy: 'MedPy==0.4.0 (RobustMedSeg README); uses only dc and hd, which PR #110 did not change',
   pooledSmooth: 0,
   emptyRule: 'Dice 0 when both empty (MedPy); HD = Infinity when either mask is empty, kept in the mean (mean becomes Infinity, written as null)',
   score(ctx) {

@@ -250,6 +250,19 @@ export function createNetwork(config: NetworkConfig, source?: string): Network {
   }
 }
 
+/**
+ * Every problem of a network config, by key, without building it. `filled`
+ * names parameters a planner supplies later (their absence is no problem).
+ */
+export function checkNetworkConfig(config: NetworkConfig, filled: readonly string[] = []): string[] {
+  const name = config?.name;
+  const spec = typeof name === 'string' ? BY_NAME.get(name) : undefined;
+  if (spec === undefined) return [`network.name: ${JSON.stringify(name)} is not one of ${[...BY_NAME.keys()].join(', ')}`];
+  const problems: string[] = [];
+  schemaOf(spec).check(config, 'network', problems);
+  return problems.filter((p) => !filled.some((k) => p.startsWith(`network.${k}: required`)));
+}
+
 export interface NetworkDescription {
   name: string;
   summary: string;

@@ -1,14 +1,33 @@
 // Where 2D training slices come from, described as JSON so DataLoader workers
-// can open the same source: the seeds' ACDC HDF5 layout, or any Labelwise
-// dataset whose cases are 2D images (or 3D volumes cut into slices).
+// can open the same source: any Labelwise dataset (the seeds' HDF5 layouts
+// included) whose cases are 2D images, stored slices, or 3D volumes cut into
+// slices "<case>#<k>".
 import * as torch from '@labelwise/torch';
-import { openAcdc, type AcdcItem } from '../io/layouts/acdc.js';
+import { type Case, type Project, allCases, loadCase } from '../data/dataset.js';
+import { openDataset } from '../data/sources/index.js';
 import type { Volume } from '../io/volume.js';
-import type { NormalizationConfig } from '../transforms/normalize.js';
+import { type NormalizationConfig, normalize } from '../transforms/normalize.js';
 
-export type SliceSource =
-  | { kind: 'acdc'; root: string }
-  | { kind: 'dataset'; path: string; layout?: string; normalization?: NormalizationConfig; open?: Record<string, unknown> };
+export type SliceSource = { kind: 'dataset'; path: string; layout?: string; normalization?: NormalizationConfig; open?: Record<string, unknown> };
+
+export function openSliceProject(root: string, layout: string | undefined, open: Record<string, unknown>): Promise<Project> {
+  return openDataset(root, { ...open, ...(layout ? { layout: layout as never } : {}) });
+}
+
+/** A loaded case as tensors: image [C, Z, Y, X] normalised, label [Z, Y, X] uint8 (or null). */
+export async function caseTensors(project: Project, c: Case, norm: NormalizationConfig): Promise<{ image: torch.Tensor; label: torch.Tensor | null; vol: Volume }> {
+  const lc = await loadCase(project, c);
+  const raw = lc.image.toTensor('float32');
+  const image = normalize(raw, norm);
+  raw.dispose();
+  let label: torch.Tensor | null = null;
+  if (lc.label) {
+    const l = lc.label.toTensor('uint8');
+    label = l.squeeze(0);
+    l.dispose();
+  }
+  return { image, label, vol: lc.image };
+}
 
 export interface LoadedSlice {
   /** [C, H, W] float32. */
@@ -17,25 +36,35 @@ export interface LoadedSlice {
   label: torch.Tensor | null;
 }
 
-/** A 2D Volume (dims [W, H, 1]) as [C, H, W]. */
-export function sliceTensor(v: Volume, dtype: torch.DType): torch.Tensor {
-  if (v.dims[2] !== 1) throw new Error(`${String(v.meta.source ?? 'volume')}: expected a 2D slice, got dims [${v.dims.join(', ')}]`);
-  return torch.tidy(() => v.toTensor(dtype).squeeze(1));
-}
+/** Slices loaded by this thread's slice sources (tests count them: a stream nobody reads is never loaded). */
+export const sliceLoads = { count: 0 };
 
 export async function loadSliceSource(src: SliceSource): Promise<(id: string) => Promise<LoadedSlice>> {
-  if (src.kind === 'acdc') {
-    const layout = await openAcdc(src.root);
-    const byId = new Map<string, AcdcItem>(layout.trainSlices.map((s) => [s.id, s]));
-    return async (id) => {
-      const item = byId.get(id);
-      if (!item) throw new Error(`ACDC ${src.root}: no training slice '${id}' in train_slices.list`);
-      const c = await item.load();
-      const image = sliceTensor(c.image, 'float32');
-      const label = c.label ? torch.tidy(() => sliceTensor(c.label!, 'uint8').squeeze(0)) : null;
-      return { image, label };
-    };
-  }
-  const { loadDatasetSlices } = await import('../experiment/dataset-slices.js');
   return loadDatasetSlices(src.path, src.layout, src.normalization, src.open);
+}
+
+/** Slice loader for DataLoader workers (see slice-source.ts). */
+export async function loadDatasetSlices(root: string, layout?: string, normalization?: NormalizationConfig, openOpts?: Record<string, unknown>): Promise<(id: string) => Promise<LoadedSlice>> {
+  const project = await openSliceProject(root, layout, openOpts ?? {});
+  const norm = normalization ?? { scheme: 'zscore' as const };
+  let cached: { id: string; image: torch.Tensor; label: torch.Tensor | null } | null = null;
+  return async (id: string) => {
+    sliceLoads.count++;
+    const hash = id.lastIndexOf('#');
+    const caseId = hash >= 0 ? id.slice(0, hash) : id;
+    const k = hash >= 0 ? Number(id.slice(hash + 1)) : 0;
+    if (!cached || cached.id !== caseId) {
+      const c = allCases(project).find((x) => x.id === caseId);
+      if (!c) throw new Error(`dataset ${root}: no case '${caseId}'`);
+      cached?.image.dispose();
+      cached?.label?.dispose();
+      const t = await caseTensors(project, c, norm);
+      cached = { id: caseId, image: t.image, label: t.label };
+    }
+    if (k < 0 || k >= cached.image.shape[1]) throw new Error(`dataset ${root}: case '${caseId}' has ${cached.image.shape[1]} slices, slice ${k} requested`);
+    return {
+      image: cached.image.select(1, k).contiguous(),
+      label: cached.label ? cached.label.select(0, k).contiguous() : null,
+    };
+  };
 }

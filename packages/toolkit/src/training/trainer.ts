@@ -1,5 +1,7 @@
-// The shared training loop: data → recipe step → backward → optimizer →
-// schedule → hooks, with validation, best/last checkpoints, logs and resume.
+// The shared training loop: data → recipe step → backward → optimizers →
+// schedules → hooks, with validation, best/last checkpoints, logs and resume.
+// `run({ until })` trains up to a step and can be called again to continue
+// (rounds of active learning and federation).
 //
 // Resume gives the same result as an uninterrupted run because everything a
 // step depends on is restored: weights, optimizer and scheduler state, extra
@@ -12,7 +14,7 @@ import * as torch from '@labelwise/torch';
 import { type CheckpointMeta, findCheckpoint, loadCheckpoint, saveCheckpoint } from '../checkpoint/checkpoint.js';
 import { TrainingLog, type Progress, createProgress, readLog } from './log.js';
 import { plotTrainingCurves } from './plot.js';
-import type { Batch, Recipe, StepContext } from './recipe.js';
+import type { Batch, Recipe, StepContext, StepResult } from './recipe.js';
 
 export interface BatchSource {
   next(): Promise<Batch | null>;
@@ -33,13 +35,24 @@ export interface TrainerEvent {
   values?: Record<string, number>;
 }
 
+export type SchedulerLike = { step(): void; stateDict(): Record<string, unknown>; loadStateDict(s: Record<string, unknown>): void };
+
+/** One optimizer the trainer owns: its schedule (stepped once per iteration) and the parameters it trains. */
+export interface TrainerOptimizer {
+  optimizer: torch.optim.Optimizer;
+  scheduler?: SchedulerLike;
+}
+
 export interface TrainerOptions {
   runDir: string;
   model: torch.nn.Module;
   recipe: Recipe;
-  optimizer: torch.optim.Optimizer;
+  /** The optimizer of a one-optimizer recipe (named 'model'). */
+  optimizer?: torch.optim.Optimizer;
   /** Stepped once per iteration (PyTorch's scheduler.step()). */
-  scheduler?: { step(): void; stateDict(): Record<string, unknown>; loadStateDict(s: Record<string, unknown>): void };
+  scheduler?: SchedulerLike;
+  /** Named optimizers of a multi-optimizer recipe; the first is the main one (its learning rate is logged). */
+  optimizers?: Record<string, TrainerOptimizer>;
   /** Creates the batch source starting at a step (called once, with the resume step). */
   data: (startStep: number) => BatchSource;
   totalSteps: number;
@@ -61,7 +74,10 @@ export interface TrainerOptions {
 
 export interface TrainResult {
   step: number;
+  /** All totalSteps are trained. */
   completed: boolean;
+  /** Stopped by the signal before reaching the requested step. */
+  cancelled: boolean;
   bestScore: number | null;
   bestStep: number | null;
   lastMetrics: Record<string, number>;
@@ -69,13 +85,32 @@ export interface TrainResult {
 
 export class Trainer {
   private readonly o: TrainerOptions;
+  private readonly opts: [string, TrainerOptimizer][];
   private bestScore: number | null = null;
   private bestStep: number | null = null;
   private lastMetrics: Record<string, number> = {};
+  /** The next step to train; -1 until the first run() has restored (or not) a checkpoint. */
+  private current = -1;
 
   constructor(options: TrainerOptions) {
     if (!Number.isInteger(options.totalSteps) || options.totalSteps < 1) throw new RangeError(`Trainer: totalSteps must be a positive integer, got ${options.totalSteps}`);
+    if (!options.optimizer === !options.optimizers) throw new Error('Trainer: give either optimizer (one) or optimizers (named), not both or neither');
     this.o = options;
+    this.opts = options.optimizers ? Object.entries(options.optimizers) : [['model', { optimizer: options.optimizer!, scheduler: options.scheduler }]];
+    if (this.opts.length === 0) throw new Error('Trainer: optimizers is empty');
+  }
+
+  /** The step the next run() starts at (after a restore). */
+  get step(): number {
+    return Math.max(this.current, 0);
+  }
+
+  private checkpointParts() {
+    const [[, main], ...rest] = this.opts;
+    return {
+      model: this.o.model, optimizer: main.optimizer, scheduler: main.scheduler, modules: this.o.recipe.modules(),
+      optimizers: Object.fromEntries(rest),
+    };
   }
 
   private describeMeta(step: number): Omit<CheckpointMeta, 'format' | 'modules' | 'modelSha256' | 'codeVersion' | 'createdAt' | 'optimizer' | 'scheduler'> {
@@ -91,7 +126,7 @@ export class Trainer {
   }
 
   private save(name: 'last' | 'best', step: number): void {
-    saveCheckpoint(this.o.runDir, name, { model: this.o.model, optimizer: this.o.optimizer, scheduler: this.o.scheduler, modules: this.o.recipe.modules() }, this.describeMeta(step));
+    saveCheckpoint(this.o.runDir, name, this.checkpointParts(), this.describeMeta(step));
     this.o.onEvent?.({ kind: 'checkpoint', step, totalSteps: this.o.totalSteps, values: { best: name === 'best' ? 1 : 0 } });
   }
 
@@ -105,7 +140,7 @@ export class Trainer {
     if (!resume) return 0;
     const dir = findCheckpoint(this.o.runDir, 'last');
     if (!dir) return 0;
-    const { meta } = loadCheckpoint(dir, { model: this.o.model, optimizer: this.o.optimizer, scheduler: this.o.scheduler, modules: this.o.recipe.modules() });
+    const { meta } = loadCheckpoint(dir, this.checkpointParts());
     if (meta.totalSteps !== this.o.totalSteps) {
       throw new Error(`resume from ${dir}: the checkpoint was written for ${meta.totalSteps} steps, this run is configured for ${this.o.totalSteps} (schedules would differ); start a new run folder or set training.iterations=${meta.totalSteps}`);
     }
@@ -118,43 +153,87 @@ export class Trainer {
     return meta.step;
   }
 
-  /** Trains from scratch, or from the last checkpoint when `resume` is true. */
-  async run(options: { resume?: boolean } = {}): Promise<TrainResult> {
+  /** Restores the last checkpoint (when `resume`) once, before the first step; returns the next step. */
+  restoreOnce(resume: boolean): number {
+    if (this.current < 0) {
+      fs.mkdirSync(this.o.runDir, { recursive: true });
+      this.current = this.restore(resume);
+      if (this.current > 0) this.o.onEvent?.({ kind: 'resumed', step: this.current, totalSteps: this.o.totalSteps });
+    }
+    return this.current;
+  }
+
+  /** Writes the 'last' checkpoint at the current step (e.g. after a program replaced the weights between rounds). */
+  saveLast(): void {
+    this.save('last', this.step);
+  }
+
+  /** Zeroes every gradient, backpropagates the step's loss(es), clips and steps every optimizer. */
+  private optimize(r: StepResult): torch.Tensor {
+    for (const [, t] of this.opts) t.optimizer.zeroGrad();
+    let total: torch.Tensor;
+    if (r.losses) {
+      const names = Object.keys(r.losses);
+      const unknown = names.filter((n) => !this.opts.some(([m]) => m === n));
+      if (unknown.length || r.loss) throw new Error(`recipe '${this.o.recipe.name}': step() must return either loss or losses keyed by its optimizers (${this.opts.map(([n]) => n).join(', ')}), got losses for ${names.join(', ')}${r.loss ? ' and a loss' : ''}`);
+      // Each loss reaches only its own optimizer's parameters.
+      names.forEach((n, i) => torch.autograd.backward([r.losses![n]], [], { retainGraph: i < names.length - 1, inputs: this.paramsOf(n) }));
+      total = names.map((n) => r.losses![n]).reduce((a, b) => a.add(b));
+    } else {
+      if (!r.loss) throw new Error(`recipe '${this.o.recipe.name}': step() returned neither loss nor losses`);
+      r.loss.backward();
+      total = r.loss;
+    }
+    for (const [n, t] of this.opts) {
+      if (this.o.clipGradNorm !== undefined) torch.optim.clipGradNorm_(this.paramsOf(n), this.o.clipGradNorm);
+      t.optimizer.step();
+    }
+    return total;
+  }
+
+  private paramsOf(name: string): torch.Tensor[] {
+    const t = this.opts.find(([n]) => n === name)![1];
+    return t.optimizer.paramGroups.flatMap((g) => g.params);
+  }
+
+  /**
+   * Trains from scratch, or from the last checkpoint when `resume` is true,
+   * up to step `until` (default: the end). A later call continues from there.
+   */
+  async run(options: { resume?: boolean; until?: number } = {}): Promise<TrainResult> {
     const o = this.o;
-    fs.mkdirSync(o.runDir, { recursive: true });
-    const start = this.restore(options.resume ?? false);
+    const until = options.until ?? o.totalSteps;
+    if (!Number.isInteger(until) || until < 1 || until > o.totalSteps) throw new RangeError(`Trainer.run: until must be an integer in [1, ${o.totalSteps}], got ${until}`);
+    const start = this.restoreOnce(options.resume ?? false);
     const log = new TrainingLog(path.join(o.runDir, 'log.jsonl'), start);
-    if (start > 0) o.onEvent?.({ kind: 'resumed', step: start, totalSteps: o.totalSteps });
     const progress: Progress = createProgress(o.progress ?? false, o.totalSteps, start);
-    const data = o.data(start);
+    const data = start < until ? o.data(start) : { next: () => Promise.resolve(null), close: () => Promise.resolve() };
     const logEvery = o.logEvery ?? 10;
-    const params = o.model.parameters();
     const window: Record<string, number[]> = {};
     const timing = { waitMs: 0, stepMs: 0 };
     let step = start;
     let completed = false;
+    let cancelled = false;
     o.model.train();
     try {
-      while (step < o.totalSteps) {
+      while (step < until) {
         if (o.signal?.aborted) break;
         const tWait = performance.now();
         const batch = await data.next();
         const waitMs = performance.now() - tWait;
         if (!batch) throw new Error(`Trainer: the data source ended at step ${step}, before ${o.totalSteps} steps`);
-        const ctx: StepContext = { step, totalSteps: o.totalSteps, lr: o.optimizer.paramGroups[0].lr as number };
+        const ctx: StepContext = { step, totalSteps: o.totalSteps, lr: this.opts[0][1].optimizer.paramGroups[0].lr as number };
         const t0 = performance.now();
         const values = torch.tidy(() => {
-          o.optimizer.zeroGrad();
           const r = o.recipe.step(batch, ctx);
-          r.loss.backward();
-          if (o.clipGradNorm !== undefined) torch.optim.clipGradNorm_(params, o.clipGradNorm);
-          o.optimizer.step();
-          const v: Record<string, number> = { loss: r.loss.item() };
+          const loss = this.optimize(r);
+          const v: Record<string, number> = { loss: loss.item() };
+          if (r.losses && this.opts.length > 1) for (const [n, l] of Object.entries(r.losses)) v[`loss_${n}`] = l.item();
           for (const [k, x] of Object.entries(r.logs ?? {})) v[k] = typeof x === 'number' ? x : x.item();
           return v;
         });
         for (const t of Object.values(batch)) t.dispose();
-        o.scheduler?.step();
+        for (const [, t] of this.opts) t.scheduler?.step();
         o.recipe.afterStep?.(ctx);
         const dt = performance.now() - t0;
         for (const [k, v] of Object.entries(values)) (window[k] ??= []).push(v);
@@ -198,13 +277,15 @@ export class Trainer {
           if (improved) this.save('best', step);
           this.plot(log.file);
         }
-        if (step % (o.checkpointEvery ?? 500) === 0 || step === o.totalSteps) this.save('last', step);
+        this.current = step;
+        if (step % (o.checkpointEvery ?? 500) === 0 || step === until) this.save('last', step);
       }
       completed = step >= o.totalSteps;
-      if (!completed) {
+      if (step < until) {
+        cancelled = true;
         this.save('last', step);
         o.onEvent?.({ kind: 'cancelled', step, totalSteps: o.totalSteps });
-      } else {
+      } else if (completed) {
         o.onEvent?.({ kind: 'done', step, totalSteps: o.totalSteps });
       }
     } finally {
@@ -213,6 +294,6 @@ export class Trainer {
       await data.close();
     }
     this.plot(log.file);
-    return { step, completed, bestScore: this.bestScore, bestStep: this.bestStep, lastMetrics: this.lastMetrics };
+    return { step, completed, cancelled, bestScore: this.bestScore, bestStep: this.bestStep, lastMetrics: this.lastMetrics };
   }
 }

@@ -31,6 +31,8 @@ export async function openH5Dataset(root: string, layout: H5DatasetLayout, opts:
   const cases: Case[] = [];
   const meta: Record<string, unknown> = { spacing: 'ACDC and LA files store no spacing: 1 mm is used; STDR volumes store voxel_spacing' };
   if (layout === 'h5-acdc') {
+    // The files hold per-volume min-max images; the semi-supervised seeds resize with order 0 and report their own metrics too.
+    meta.training = { normalization: { scheme: 'none' }, imageResize: 'nearest', protocols: ['labelwise', 'bcp'] };
     const l = await openAcdc(absRoot);
     for (const s of l.trainSlices) if (s.available) cases.push(toCase(absRoot, s, 'train', centre, 'acdc'));
     // Training volumes only when their slices are absent: the literature trains on slices.

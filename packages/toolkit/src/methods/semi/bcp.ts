@@ -37,7 +37,7 @@ import type { Batch, Recipe, StepResult } from '../../training/recipe.js';
 import { type Field, bool, num, object, oneOf, optional } from '../../config/schema.js';
 import { copyPasteMask, mixCopyPaste, sampleCopyPasteBox, type CopyPasteBox, type CopyPasteBoxOptions } from '../../transforms/copy-paste.js';
 import { Rng } from '../../random/rng.js';
-import { type MethodContext, type MethodSpec, registerMethod } from '../registry.js';
+import { type MethodContext, type MethodSession, type MethodSpec, registerMethod } from '../registry.js';
 import { StaticTeacher, combineTeachers, dualTeacherShape } from './dual-teacher.js';
 import { DynamicMask, dynamicMaskShape } from './dynamic-mask.js';
 import { boundaryLoss, labelBoundaries } from './edge-guidance.js';
@@ -305,12 +305,13 @@ function bcpRecipe(ctx: MethodContext, name: string, schema: Field<BcpParams>): 
   };
 }
 
-function bcpPhases(schema: Field<BcpParams>) {
-  return (params: Record<string, unknown>, iterations: number) => {
-    // Validated here too, so a bad parameter fails before any training.
-    const p = readParams(schema, params);
-    const pre = p.pretrainIterations ?? Math.round(iterations / 3);
-    return [...(pre > 0 ? [{ name: 'pretrain', iterations: pre }] : []), { name: 'selftrain', iterations }];
+/** BCP's program: labelled copy-paste pre-training, then self-training from the pre-trained model's best checkpoint. */
+function bcpProgram(schema: Field<BcpParams>) {
+  return async (s: MethodSession): Promise<void> => {
+    const iterations = s.exp.training.iterations;
+    const pre = readParams(schema, s.methodParams).pretrainIterations ?? Math.round(iterations / 3);
+    if (pre > 0) await s.train({ phase: 'pretrain', steps: pre });
+    await s.train({ phase: 'selftrain', steps: iterations });
   };
 }
 
@@ -318,7 +319,8 @@ export const bcpMethod: MethodSpec = {
   name: 'bcp',
   summary: 'bidirectional copy-paste (BCP, CVPR 2023): labelled copy-paste pre-training, then self-training on labelled/unlabelled mixes with an EMA teacher',
   streams: ['labelled', 'unlabelled'],
-  phases: bcpPhases(BCP_SCHEMA),
+  params: BCP_SCHEMA,
+  run: bcpProgram(BCP_SCHEMA),
   build: (ctx) => bcpRecipe(ctx, 'bcp', BCP_SCHEMA),
 };
 
@@ -326,7 +328,8 @@ export const bcpHsuHuaMethod: MethodSpec = {
   name: 'bcp_hsu_hua',
   summary: 'BCP + dynamic mask schedule + edge-guided boundary loss + dual (EMA + static) teachers (Hsu & Hua); needs network unet2d_egm / vnet_egm',
   streams: ['labelled', 'unlabelled'],
-  phases: bcpPhases(HSU_HUA_SCHEMA),
+  params: HSU_HUA_SCHEMA,
+  run: bcpProgram(HSU_HUA_SCHEMA),
   build: (ctx) => bcpRecipe(ctx, 'bcp_hsu_hua', HSU_HUA_SCHEMA),
 };
 

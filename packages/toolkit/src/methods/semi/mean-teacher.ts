@@ -74,5 +74,6 @@ registerMethod({
   name: 'mean_teacher',
   summary: 'mean teacher (SSL4MIS): supervised loss + ramped softmax-MSE consistency with an EMA teacher on unlabelled images',
   streams: ['labelled', 'unlabelled'],
+  params: meanTeacherParams,
   build: meanTeacherRecipe,
 });
