@@ -15,7 +15,7 @@ if ! have_libtorch; then
     echo "setup: installing libtorch-dev (Debian) ..."
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends libtorch-dev g++ make >/dev/null
+    apt-get install -y -qq --no-install-recommends libtorch-dev g++ make fonts-dejavu-core >/dev/null
   else
     echo "setup: libtorch not found. Install Debian's libtorch-dev (sudo apt-get install libtorch-dev)," >&2
     echo "       or set LIBTORCH to a LibTorch root (the folder with include/ and lib/)." >&2

@@ -75,6 +75,14 @@ test('scores BraTS regions, writes summary.json and CSV, and agrees with evaluat
     assert.deepEqual(s.mean, JSON.parse(JSON.stringify(api.mean)));
     const csv = fs.readFileSync(path.join(dir, 'res', 'summary.csv'), 'utf8').trim().split('\n');
     assert.equal(csv.length, 1 + 2 * 3);
+    // The old MedPy formula on request: the same cases, a different whole-tumour ASSD, recorded as such.
+    const old = path.join(dir, 'res', 'old.json');
+    assert.equal(cli(['--pred', pred, '--gt', gt, '--labels', '1+2+3+4,1+3+4,4', '--tolerance-mm', '2', '-o', old, '--quiet', '--assd', 'medpy-0.4-mean-of-means']).code, 0);
+    const o = JSON.parse(fs.readFileSync(old, 'utf8'));
+    assert.deepEqual([s.assd_formula, o.assd_formula], ['pooled', 'medpy-0.4-mean-of-means']);
+    const oldApi = await evaluateFolder(pred, gt, { classes: [[1, 2, 3, 4], [1, 3, 4], 4], toleranceMm: 2, assd: 'medpy-0.4-mean-of-means' });
+    assert.equal(o.mean['(1, 2, 3, 4)'].ASSD, oldApi.mean['(1, 2, 3, 4)'].ASSD);
+    assert.notEqual(o.mean['(1, 2, 3, 4)'].ASSD, s.mean['(1, 2, 3, 4)'].ASSD);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -119,6 +127,7 @@ test('a missing prediction or a prediction on another grid exits 1 naming the fi
       ['--pred', pred, '--gt', gt],
       ['--pred', pred, '--gt', gt, '-o', out, '--bogus'],
       ['--pred', pred, '--gt', gt, '-o', out, '--tolerance-mm', '-1'],
+      ['--pred', pred, '--gt', gt, '-o', out, '--assd', 'mean'],
       ['--pred', pred, '--gt', gt, '-o', out, '--labels', '1', '--labels-json', 'x.json'],
     ]) {
       r = await inProcess(bad);

@@ -12,6 +12,7 @@ export * as networks from './nn/index.js';
 export * as losses from './losses/index.js';
 export * as metrics from './metrics/index.js';
 export * as checkpoint from './checkpoint/index.js';
+export * as plot from './plot/index.js';
 export * as inference from './inference/index.js';
 export * as training from './training/index.js';
 export * as methods from './methods/index.js';

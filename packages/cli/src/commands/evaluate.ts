@@ -3,8 +3,8 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
-  type ClassList, type EmptyDistance, type ProtocolName, type Summary,
-  PROTOCOLS, PROTOCOL_NAMES, evaluateFolder, parseClassList, readDatasetClasses,
+  type AssdFormula, type ClassList, type EmptyDistance, type ProtocolName, type Summary,
+  ASSD_FORMULAS, PROTOCOLS, PROTOCOL_NAMES, evaluateFolder, parseClassList, readDatasetClasses,
 } from '@labelwise/toolkit/metrics';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
@@ -39,6 +39,8 @@ options:
                          reference project's evaluation exactly, quirks included
                          (docs/metrics.md):
 ${protocolLines}
+  --assd F               ASSD formula under the labelwise protocol: pooled (default; MedPy >= 0.5,
+                         MONAI) or medpy-0.4-mean-of-means (to compare with numbers from old MedPy)
   --tolerance-mm MM      NSD (surface Dice) tolerance in mm (default 1; stdr: 2)
   --empty-distance X     HD/HD95/ASSD/ASD when exactly one mask of a class is
                          empty (labelwise protocol): diagonal (default; the image
@@ -70,6 +72,7 @@ const OPTIONS = {
   labels: { type: 'string' },
   'labels-json': { type: 'string' },
   protocol: { type: 'string' },
+  assd: { type: 'string' },
   'tolerance-mm': { type: 'string' },
   'empty-distance': { type: 'string' },
   spacing: { type: 'string' },
@@ -157,8 +160,10 @@ export const command: Command = {
       if (spacing.length < 1 || spacing.length > 3) throw new UsageError(`--spacing takes 1 to 3 numbers, got '${values.spacing}'`);
     }
     const quiet = values.quiet ?? false;
+    if (values.assd !== undefined && !(ASSD_FORMULAS as readonly string[]).includes(values.assd)) throw new UsageError(`--assd must be one of ${ASSD_FORMULAS.join(', ')}, got '${values.assd}'`);
+    const assd = values.assd as AssdFormula | undefined;
     const summary = await evaluateFolder(predDir, gtDir, {
-      protocol, classes, ignoreLabel, emptyDistance, toleranceMm, spacing,
+      protocol, assd, classes, ignoreLabel, emptyDistance, toleranceMm, spacing,
       onlyPredicted: values['only-predicted'] ?? false,
       checkAffine: !(values['no-affine-check'] ?? false),
       output: values.output,

@@ -9,16 +9,25 @@ import { ConfigError, bool, list, num, object, oneOf, optional, record, setPath,
 export const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
 export const SCHEDULES = ['poly', 'step', 'cosine', 'constant'] as const;
 export const VALIDATION_MODES = ['slices2d', 'sliding3d', 'none'] as const;
+/** data.layout: the dataset readers' layouts, and the short names the seeds' layouts go by. */
+export const DATA_LAYOUTS = ['nnunet', 'msd', 'h5-acdc', 'h5-la', 'h5-stdr', 'image2d', 'manifest', 'acdc', 'la', 'stdr', 'folder2d'] as const;
+const LAYOUT_ALIASES: Record<string, string> = { acdc: 'h5-acdc', la: 'h5-la', stdr: 'h5-stdr', folder2d: 'image2d' };
+
+/** The dataset reader's layout name for a data.layout value. */
+export function datasetLayout(layout: string): string {
+  return LAYOUT_ALIASES[layout] ?? layout;
+}
+export const AUGMENTATIONS = ['default', 'acdcSsl4mis', 'nnunet', 'nnunet-given', 'none'] as const;
 
 const dataSchema = object({
   dataset: str({ description: 'dataset root (nnU-Net raw, MSD, seed HDF5 layout, 2D folders) or a JSON/CSV manifest' }),
-  layout: optional(str({ description: 'force a layout instead of detecting it (nnunet, msd, acdc, la, stdr, folder2d, manifest)' })),
+  layout: optional(oneOf(DATA_LAYOUTS, { description: 'force a layout instead of detecting it' })),
   dims: oneOf(['2d', '3d'] as const, { default: '2d', description: 'train on 2D slices or 3D patches' }),
   patchSize: list(num({ int: true, min: 1 }), { minLength: 2, default: [256, 256], description: 'patch size in voxels (Y, X) or (Z, Y, X)' }),
   batchSize: num({ int: true, min: 1, default: 24, description: 'labelled samples per step' }),
   unlabelledBatchSize: num({ int: true, min: 0, default: 0, description: 'unlabelled samples per step (semi-supervised methods)' }),
   labelled: optional(num({ int: true, min: 1, description: 'number of labelled patients/cases (the rest are unlabelled); all when absent' })),
-  augmentation: str({ default: 'default', description: "augmentation preset ('default' picks the protocol's or nnU-Net's), or 'none'" }),
+  augmentation: oneOf(AUGMENTATIONS, { default: 'default', description: "augmentation preset ('default': the 2D seeds' (acdcSsl4mis) or nnU-Net's in 3D; nnunet/nnunet-given are 3D only), or 'none'" }),
   foregroundOversampling: num({ min: 0, max: 1, default: 1 / 3, description: 'fraction of each batch forced to contain foreground (nnU-Net: 1/3)' }),
   workers: num({ int: true, min: 0, default: 2, description: 'background loader threads (0: load in the training thread)' }),
   prefetch: num({ int: true, min: 1, default: 4, description: 'batches produced ahead' }),
@@ -55,11 +64,11 @@ const trainingSchema = object({
 });
 
 const validationSchema = object({
-  split: str({ default: 'val', description: 'the split validated on (never the test split: model selection must not see it)' }),
+  split: oneOf(['val'] as const, { default: 'val', description: 'the split validated on (never the test split: model selection must not see it)' }),
   mode: oneOf(VALIDATION_MODES, { default: 'slices2d', description: 'how whole volumes are predicted during validation' }),
   overlap: num({ min: 0, max: 0.95, default: 0.5, description: 'sliding-window overlap' }),
   maxCases: optional(num({ int: true, min: 1, description: 'validate on the first N cases only (faster)' })),
-  metric: str({ default: 'dice', description: 'the metric that selects the best checkpoint (mean over foreground classes)' }),
+  metric: oneOf(['dice'] as const, { default: 'dice', description: 'the metric that selects the best checkpoint: mean Dice over foreground classes (the validation computes Dice only, so it is the one choice)' }),
 });
 
 export const experimentSchema = object({
@@ -149,6 +158,10 @@ export function resolveExperiment(doc: Record<string, unknown>, overrides: Recor
     const userMethod = merged.method as Record<string, unknown> | undefined;
     const base = presetMethod && userMethod?.name !== undefined && userMethod.name !== presetMethod.name ? { ...preset, method: {} } : preset;
     full = mergeConfig(base, merged);
+  }
+  if ((full.validation as Record<string, unknown> | undefined)?.split === 'test') {
+    // Said plainly: some seeds' code selects checkpoints on the test split; Labelwise never does.
+    throw new ConfigError(["validation.split: 'test' is not allowed — model selection on the test split inflates results; use 'val'"], source);
   }
   const exp = validate(experimentSchema, full, source);
   if (exp.data.patchSize.length !== (exp.data.dims === '2d' ? 2 : 3)) {

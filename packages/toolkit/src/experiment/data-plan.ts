@@ -7,7 +7,7 @@ import type * as torch from '@labelwise/torch';
 import { detectLayout } from '../data/sources/index.js';
 import type { Volume } from '../io/volume.js';
 import { datasetSlicePlan } from './dataset-slices.js';
-import type { Experiment } from '../config/experiment.js';
+import { type Experiment, datasetLayout } from '../config/experiment.js';
 import type { SliceSource } from '../training/slice-source.js';
 
 export interface VolumeCase {
@@ -45,8 +45,6 @@ export interface DataPlan {
 export async function resolveDataPlan(exp: Experiment): Promise<DataPlan> {
   const root = exp.data.dataset;
   if (!fs.existsSync(root)) throw new Error(`data.dataset: ${root} does not exist`);
-  const split = exp.validation.split;
-  if (split === 'test') throw new Error("validation.split: 'test' is not allowed — model selection on the test split inflates results (the original BCP code does this; Labelwise does not)");
-  const layout = exp.data.layout ?? detectLayout(root);
+  const layout = exp.data.layout ? datasetLayout(exp.data.layout) : detectLayout(root);
   return datasetSlicePlan(exp, root, layout === 'project' ? undefined : layout);
 }

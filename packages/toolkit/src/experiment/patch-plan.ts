@@ -26,7 +26,7 @@ import { caseSourceFiles, loadCachedCase, preprocessDataset, readCacheSidecar, s
 import { type NormalizationConfig, validateNormalization } from '../transforms/normalize.js';
 import { PLANNER_DEFAULTS, type Plans, fingerprintFromJson, loadPlans, planExperiment, poolAndConvProps, preprocessConfigFromPlan, savePlans } from '../transforms/plan.js';
 import type { CaseProperties, PreprocessConfig } from '../transforms/preprocess.js';
-import type { Experiment } from '../config/experiment.js';
+import { type Experiment, datasetLayout } from '../config/experiment.js';
 
 /** A validation case on the preprocessed grid. */
 export interface PatchVolumeCase {
@@ -80,8 +80,6 @@ export interface PatchPlanOptions {
 
 const PLAN_KEY_VERSION = 1;
 
-/** data.layout names of the config (shared with 2D) → openDataset layouts. */
-const LAYOUT_ALIASES: Record<string, string> = { la: 'h5-la', acdc: 'h5-acdc', stdr: 'h5-stdr', folder2d: 'image2d' };
 
 function hashJson(v: unknown): string {
   return crypto.createHash('sha256').update(JSON.stringify(v)).digest('hex');
@@ -174,7 +172,7 @@ export async function resolvePatchPlan(exp: Experiment, runDir: string, options:
   const root = exp.data.dataset;
   const where = `data.dataset ${root}`;
   if (!fs.existsSync(root)) throw new Error(`data.dataset: ${root} does not exist`);
-  const layout = exp.data.layout ? LAYOUT_ALIASES[exp.data.layout] ?? exp.data.layout : undefined;
+  const layout = exp.data.layout ? datasetLayout(exp.data.layout) : undefined;
   const source = await openDataset(root, { ...(exp.data.open ?? {}), ...(layout ? { layout: layout as never } : {}) });
   const cases = allCases(source);
   if (cases.length === 0) throw new Error(`${where}: holds no cases`);

@@ -3,6 +3,5 @@
 export * from './recipe.js';
 export * from './trainer.js';
 export * from './log.js';
-export * from './plot.js';
 export * from './job.js';
 export { patchProducer, enlargedPatchSize, type PatchProducerOptions, type PatchStream } from './patch-producer.js';

@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import * as torch from '@labelwise/torch';
 import { type CheckpointMeta, findCheckpoint, loadCheckpoint, saveCheckpoint } from '../checkpoint/checkpoint.js';
 import { TrainingLog, type Progress, createProgress, readLog } from './log.js';
-import { plotTrainingCurves } from './plot.js';
+import { plotTrainingCurves } from '../plot/training-curves.js';
 import type { Batch, Recipe, StepContext, StepResult } from './recipe.js';
 
 export interface BatchSource {
@@ -130,9 +130,9 @@ export class Trainer {
     this.o.onEvent?.({ kind: 'checkpoint', step, totalSteps: this.o.totalSteps, values: { best: name === 'best' ? 1 : 0 } });
   }
 
-  private plot(logFile: string): void {
+  private async plot(logFile: string): Promise<void> {
     if (this.o.plot === false) return;
-    plotTrainingCurves(readLog(logFile), path.join(this.o.runDir, 'curves.png'), { totalSteps: this.o.totalSteps });
+    await plotTrainingCurves(readLog(logFile), path.join(this.o.runDir, 'curves.png'), { totalSteps: this.o.totalSteps });
   }
 
   /** Restores the 'last' checkpoint when `resume` and one exists; returns the step to start at. */
@@ -275,7 +275,7 @@ export class Trainer {
           progress.note(`val ${res.score.toFixed(4)}${improved ? ' (best)' : ''}`);
           o.onEvent?.({ kind: 'validation', step, totalSteps: o.totalSteps, values: { score: res.score, ...res.metrics } });
           if (improved) this.save('best', step);
-          this.plot(log.file);
+          await this.plot(log.file);
         }
         this.current = step;
         if (step % (o.checkpointEvery ?? 500) === 0 || step === until) this.save('last', step);
@@ -293,7 +293,7 @@ export class Trainer {
       log.close();
       await data.close();
     }
-    this.plot(log.file);
+    await this.plot(log.file);
     return { step, completed, cancelled, bestScore: this.bestScore, bestStep: this.bestStep, lastMetrics: this.lastMetrics };
   }
 }
