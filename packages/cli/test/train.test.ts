@@ -26,6 +26,11 @@ test('usage errors exit 2 and name the problem', async () => {
   r = await runCli(['train', '-c', config, '--labelled', 'three']);
   assert.equal(r.code, 2);
   assert.match(r.err, /--labelled: expected a non-negative integer, got 'three'/);
+  r = await runCli(['train', '-c', config, '--method', 'bcp', '--set', 'method.emaDeacy=0.9', '--set', 'network.featureChanels=[4,8]', '--set', 'loss.name=dice_cee']);
+  assert.equal(r.code, 2, 'method, network and loss parameters are usage errors, found before any data is read');
+  assert.match(r.err, /method\.emaDeacy: unknown key/);
+  assert.match(r.err, /network\.featureChanels: unknown key/);
+  assert.match(r.err, /loss\.name: "dice_cee" is not one of/);
   r = await runCli(['train', '--protocol', 'no-such-protocol']);
   assert.equal(r.code, 2);
   assert.match(r.err, /protocol: 'no-such-protocol' is not one of/);
@@ -50,4 +55,23 @@ test('a tiny run on the bundled sample writes the run folder, and --resume exten
   assert.equal(again.code, 0, again.err);
   const steps = fs.readFileSync(path.join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; step: number }).filter((x) => x.kind === 'train').map((x) => x.step);
   assert.deepEqual(steps, [3], 'the resumed complete run adds no steps');
+});
+
+test('a phased method (BCP) publishes its final model in the run folder, and labelwise predict -m uses it', async () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'lw-cli-bcp-'));
+  try {
+    const r = await runCli(['train', '-c', config, '--output', out, '--method', 'bcp', '--labelled', '5', '--iterations', '2', '--no-progress',
+      '--set', 'method.pretrainIterations=2', '--set', 'data.patchSize=[32, 32]', '--set', 'data.batchSize=2', '--set', 'data.unlabelledBatchSize=2',
+      '--set', 'data.workers=0', '--set', 'training.validateEvery=1']);
+    assert.equal(r.code, 0, r.err);
+    for (const f of ['1-pretrain/log.jsonl', '2-selftrain/curves.png', '2-selftrain/curves.svg', 'checkpoints/best/model.safetensors', 'checkpoints/last/checkpoint.json', 'program.json', 'test/labelwise/summary.json', 'test/predictions']) {
+      assert.ok(fs.existsSync(path.join(out, f)), `${f} exists`);
+    }
+    const images = path.join(repo, 'examples', 'data', 'npc-t2wi', 'images');
+    const p = await runCli(['predict', '-m', out, '-i', path.join(images, fs.readdirSync(images).sort()[0]), '-o', path.join(out, 'pred')]);
+    assert.equal(p.code, 0, p.err);
+    assert.equal(fs.readdirSync(path.join(out, 'pred')).filter((f) => f.endsWith('.nii.gz')).length, 1);
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
 });

@@ -78,6 +78,8 @@ export const command: Command = {
     let exp: config.Experiment;
     try {
       exp = values.config ? config.loadExperiment(values.config, pairs) : config.resolveExperiment({}, config.parseOverrides(pairs), 'command line');
+      // Network, loss and method parameters too, before any data is read.
+      experiment.checkExperiment(exp, values.config ?? 'command line');
     } catch (e) {
       // Everything that can go wrong here is the user's input: unreadable or invalid config.
       throw new UsageError((e as Error).message);
