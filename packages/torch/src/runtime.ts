@@ -53,3 +53,8 @@ export function parallelInfo(): string {
 // LABELWISE_NUM_THREADS overrides, as OMP_NUM_THREADS would.
 const envThreads = Number(process.env.LABELWISE_NUM_THREADS ?? process.env.OMP_NUM_THREADS ?? '');
 native.setNumThreads(Number.isInteger(envThreads) && envThreads > 0 ? envThreads : availableParallelism());
+// at::set_num_threads also rewrites a process-wide default that every thread
+// adopts at its first parallel op; workers that set 1 thread (DataLoader,
+// preprocessing cache) would otherwise leave a thread whose first parallel op
+// comes later with 1 thread. Reading the count fixes this thread's own now.
+native.getNumThreads();

@@ -32,3 +32,24 @@ test('two workers load the addon and compute gradients concurrently', async () =
   // The main thread is unaffected and still computes.
   assert.deepEqual(torch.tensor([1, 2]).add(1).tolist(), [2, 3]);
 });
+
+test("a worker's setNumThreads(1) does not change the main thread's thread count", async () => {
+  // In a fresh process: at::set_num_threads also rewrites the process-wide
+  // default a thread adopts at its first parallel op, so without the runtime's
+  // fix the main thread would compute with 1 thread after a worker set 1.
+  const { spawnSync } = await import('node:child_process');
+  const index = new URL('../src/index.js', import.meta.url).href;
+  const script = `
+    import { Worker } from 'node:worker_threads';
+    const torch = await import(${JSON.stringify(index)});
+    // The worker's eval source is a module too (it inherits --input-type=module).
+    const src = "import { parentPort, workerData } from 'node:worker_threads'; const t = await import(workerData); t.setNumThreads(1); t.randn([64, 64]).matmul(t.randn([64, 64])); parentPort.postMessage(t.getNumThreads());";
+    const inWorker = await new Promise((res, rej) => { const w = new Worker(src, { eval: true, workerData: ${JSON.stringify(index)} }); w.once('message', res); w.once('error', rej); });
+    torch.randn([256, 256]).matmul(torch.randn([256, 256]));
+    console.log(JSON.stringify({ inWorker, main: torch.getNumThreads() }));
+    process.exit(0);
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, LABELWISE_NUM_THREADS: '2' }, timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').pop()!), { inWorker: 1, main: 2 });
+});

@@ -87,6 +87,17 @@ export function codeVersion(): string {
   return cachedVersion;
 }
 
+/**
+ * Removes what killed writes of checkpoint `name` left in `root`: temporary
+ * folders (never valid) and parked predecessors. Only called once `name`
+ * itself is whole, so nothing findCheckpoint could still need is removed.
+ */
+function removeLeftovers(root: string, name: string): void {
+  for (const f of fs.readdirSync(root)) {
+    if (f.startsWith(`.${name}.tmp-`) || f.startsWith(`.${name}.old-`)) fs.rmSync(path.join(root, f), { recursive: true, force: true });
+  }
+}
+
 function sha256(file: string): string {
   return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 }
@@ -158,6 +169,7 @@ export function saveCheckpoint(runDir: string, name: string, parts: CheckpointPa
     if (hadOld) fs.renameSync(final, parked);
     fs.renameSync(tmp, final);
     if (hadOld) fs.rmSync(parked, { recursive: true, force: true });
+    removeLeftovers(root, name);
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
     throw new Error(`saveCheckpoint(${final}): ${(e as Error).message}`);

@@ -2,6 +2,7 @@
 // and a progress display with ETA and live values.
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { writeFileAtomic } from '../io/atomic.js';
 
 export type LogRecord = { step: number; kind: string } & Record<string, unknown>;
 
@@ -17,7 +18,8 @@ export class TrainingLog {
       fs.writeFileSync(file, '');
     } else if (fs.existsSync(file)) {
       const kept = readLog(file).filter((r) => r.step <= startStep);
-      fs.writeFileSync(file, kept.map((r) => JSON.stringify(r)).join('\n') + (kept.length ? '\n' : ''));
+      // Atomic: a second kill during this rewrite must not lose the kept lines.
+      writeFileAtomic(file, kept.map((r) => JSON.stringify(r)).join('\n') + (kept.length ? '\n' : ''));
     }
     this.fd = fs.openSync(file, 'a');
   }
@@ -29,6 +31,63 @@ export class TrainingLog {
   close(): void {
     if (this.fd >= 0) fs.closeSync(this.fd);
     this.fd = -1;
+  }
+}
+
+/**
+ * The per-step values between two 'train' log lines, whose means a line
+ * records. It is part of what a checkpoint saves (state()/from()): a run
+ * resumed mid-window would otherwise log means over only the steps after the
+ * resume, unlike the uninterrupted run.
+ */
+export class LogWindow {
+  private values: Record<string, number[]>;
+
+  constructor(values: Record<string, number[]> = {}) {
+    this.values = values;
+  }
+
+  /** Steps in the window. */
+  get size(): number {
+    return Math.max(0, ...Object.values(this.values).map((v) => v.length));
+  }
+
+  push(values: Record<string, number>): void {
+    for (const [k, v] of Object.entries(values)) (this.values[k] ??= []).push(v);
+  }
+
+  /** Mean of each key over the steps that reported it (summed in step order). */
+  means(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [k, arr] of Object.entries(this.values)) if (arr.length) out[k] = arr.reduce((a, b) => a + b, 0) / arr.length;
+    return out;
+  }
+
+  clear(): void {
+    this.values = {};
+  }
+
+  /** JSON-able copy (NaN/±Infinity become strings, which JSON cannot hold). */
+  state(): Record<string, (number | string)[]> {
+    const out: Record<string, (number | string)[]> = {};
+    for (const [k, arr] of Object.entries(this.values)) out[k] = arr.map((v) => (Number.isFinite(v) ? v : String(v)));
+    return out;
+  }
+
+  /** The window a checkpoint saved with state(); `where` names the source in errors. */
+  static from(state: unknown, where = 'log window'): LogWindow {
+    if (state === undefined || state === null) return new LogWindow();
+    if (typeof state !== 'object' || Array.isArray(state)) throw new Error(`${where}: expected an object of number lists, got ${JSON.stringify(state)}`);
+    const values: Record<string, number[]> = {};
+    for (const [k, arr] of Object.entries(state as Record<string, unknown>)) {
+      if (!Array.isArray(arr)) throw new Error(`${where}: field '${k}' must be a list of numbers, got ${JSON.stringify(arr)}`);
+      values[k] = arr.map((v, i) => {
+        const n = typeof v === 'string' ? Number(v) : v;
+        if (typeof n !== 'number' || (typeof v === 'string' && !['NaN', 'Infinity', '-Infinity'].includes(v))) throw new Error(`${where}: field '${k}[${i}]' must be a number, got ${JSON.stringify(v)}`);
+        return n;
+      });
+    }
+    return new LogWindow(values);
   }
 }
 

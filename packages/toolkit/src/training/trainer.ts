@@ -12,7 +12,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as torch from '@labelwise/torch';
 import { type CheckpointMeta, findCheckpoint, loadCheckpoint, saveCheckpoint } from '../checkpoint/checkpoint.js';
-import { TrainingLog, type Progress, createProgress, readLog } from './log.js';
+import { LogWindow, TrainingLog, type Progress, createProgress, readLog } from './log.js';
 import { plotTrainingCurves } from '../plot/training-curves.js';
 import type { Batch, Recipe, StepContext, StepResult } from './recipe.js';
 
@@ -89,6 +89,8 @@ export class Trainer {
   private bestScore: number | null = null;
   private bestStep: number | null = null;
   private lastMetrics: Record<string, number> = {};
+  /** Values of the steps since the last 'train' log line; checkpointed so a resume logs the same means. */
+  private window = new LogWindow();
   /** The next step to train; -1 until the first run() has restored (or not) a checkpoint. */
   private current = -1;
 
@@ -121,7 +123,7 @@ export class Trainer {
       totalSteps: this.o.totalSteps,
       metrics: this.lastMetrics,
       bestMetric: this.bestScore,
-      recipe: { ...(this.o.recipe.state?.() ?? {}), bestStep: this.bestStep },
+      recipe: { ...(this.o.recipe.state?.() ?? {}), bestStep: this.bestStep, logWindow: this.window.state() },
     };
   }
 
@@ -148,6 +150,8 @@ export class Trainer {
     const recipeState = { ...(meta.recipe ?? {}) };
     this.bestStep = typeof recipeState.bestStep === 'number' ? recipeState.bestStep : null;
     delete recipeState.bestStep;
+    this.window = LogWindow.from(recipeState.logWindow, `${dir}/checkpoint.json recipe.logWindow`);
+    delete recipeState.logWindow;
     this.o.recipe.loadState?.(recipeState);
     this.lastMetrics = meta.metrics ?? {};
     return meta.step;
@@ -209,7 +213,6 @@ export class Trainer {
     const progress: Progress = createProgress(o.progress ?? false, o.totalSteps, start);
     const data = start < until ? o.data(start) : { next: () => Promise.resolve(null), close: () => Promise.resolve() };
     const logEvery = o.logEvery ?? 10;
-    const window: Record<string, number[]> = {};
     const timing = { waitMs: 0, stepMs: 0 };
     let step = start;
     let completed = false;
@@ -236,18 +239,17 @@ export class Trainer {
         for (const [, t] of this.opts) t.scheduler?.step();
         o.recipe.afterStep?.(ctx);
         const dt = performance.now() - t0;
-        for (const [k, v] of Object.entries(values)) (window[k] ??= []).push(v);
+        this.window.push(values);
         timing.waitMs += waitMs;
         timing.stepMs += waitMs + dt;
         step++;
         progress.tick(step, values);
         if (step % logEvery === 0 || step === o.totalSteps) {
-          const mean: Record<string, number> = {};
-          for (const [k, arr] of Object.entries(window)) mean[k] = arr.reduce((a, b) => a + b, 0) / arr.length;
-          // Time per step over the window, and the share of it spent waiting for the loader.
-          const n = window.loss.length;
+          const mean = this.window.means();
+          // Time per step over the steps this process trained, and the share of it spent waiting for the loader.
+          const n = Math.max(1, Math.min(this.window.size, step - start));
           log.write({ step, kind: 'train', lr: ctx.lr, stepMs: timing.stepMs / n, dataWaitMs: timing.waitMs / n, dataWaitFraction: timing.waitMs / Math.max(timing.stepMs, 1e-9), ...mean });
-          for (const k of Object.keys(window)) window[k] = [];
+          this.window.clear();
           timing.waitMs = 0;
           timing.stepMs = 0;
           o.onEvent?.({ kind: 'step', step, totalSteps: o.totalSteps, values: mean });
