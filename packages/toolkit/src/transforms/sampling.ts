@@ -1,7 +1,7 @@
 // Random patch sampling for training, nnU-Net style, as pure functions.
 //
 // Every decision for slot `i` of stream `s` at step `t` comes from its own
-// keyed stream Rng.from(seed, 'sample', t, s, i) (src/transforms/random.ts),
+// keyed stream Rng.from(seed, 'sample', t, s, i) (src/random/rng.ts),
 // never from shared mutable state. A background loader can therefore build
 // any batch in any worker, in any order, and get the same patches:
 //
