@@ -43,7 +43,7 @@ test('a tiny run on the bundled sample writes the run folder, and --resume exten
   const r = await runCli(args);
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /best validation dice: [0-9.]+ at step 3/);
-  for (const f of ['config.json', 'data_plan.json', 'log.jsonl', 'curves.png', 'checkpoints/best/model.safetensors', 'checkpoints/last/checkpoint.json', 'test/labelwise/summary.json', 'test/labelwise/per_case.csv', 'test_results.json']) {
+  for (const f of ['config.json', 'data_plan.json', 'log.jsonl', 'curves.png', 'curves.svg', 'checkpoints/best/model.safetensors', 'checkpoints/last/checkpoint.json', 'test/labelwise/summary.json', 'test/labelwise/per_case.csv', 'test/labelwise/per_case_dice.png', 'test/labelwise/per_case_dice.svg', 'test_results.json']) {
     assert.ok(fs.existsSync(path.join(out, f)), `${f} exists`);
   }
   const plan = JSON.parse(fs.readFileSync(path.join(out, 'data_plan.json'), 'utf8')) as { splits: Record<string, string[]> };

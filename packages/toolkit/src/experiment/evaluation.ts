@@ -13,6 +13,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { writeNifti } from '../io/nifti.js';
 import { Volume } from '../io/volume.js';
 import { evaluateCase, perCaseCsv, summarize, summaryJson, type CaseResult } from '../metrics/evaluate.js';
+import { plotPerCase } from '../plot/charts.js';
 import type { ProtocolName } from '../metrics/protocols.js';
 
 export type { VolumeCase } from './data-plan.js';
@@ -55,7 +56,13 @@ export async function evaluateTest(runDir: string, plan: TestPlan, base: Record<
       results.get(p)!.push(res);
     }
   }
-  return writeTestSummaries(runDir, results, { checkpoint: path.basename(predictor.dir), cases: plan.test.length, ...base, predictions: predDir, geometry });
+  const out = writeTestSummaries(runDir, results, { checkpoint: path.basename(predictor.dir), cases: plan.test.length, ...base, predictions: predDir, geometry });
+  // Test Dice per case and class, beside each protocol's summary (a box per class, a point per case).
+  for (const [p, cases] of results) {
+    const points = cases.flatMap((c) => c.dropped ? [] : c.classes.filter((k) => !k.dropped && Number.isFinite(k.metrics.Dice)).map((k) => ({ case: c.caseId ?? '?', class: k.name ?? k.key, value: k.metrics.Dice as number })));
+    if (points.length) await plotPerCase(points, path.join(runDir, 'test', p, 'per_case_dice.png'), { metric: 'Dice', title: `Test Dice per case (${p} protocol)` });
+  }
+  return out;
 }
 
 /** Writes test/<protocol>/summary.json and per_case.csv per protocol; returns `base` plus each protocol's means. */
