@@ -11,3 +11,4 @@ export { toLabelVolume, readCaseGeometry, type FileGeometry } from './case-reade
 export * from './sources/index.js';
 export { DataLoader, type DataLoaderOptions, type LoaderStats, type ArrayField, type BatchArrays, type BatchProducer, type ProducerFactory, type ProducerRef } from './loader.js';
 export * from './export.js';
+export * from './annotations.js';

@@ -13,3 +13,4 @@ export * from './augment-presets.js';
 export type { IntensityOpDef, SpatialOpDef, SpatialContext, OpDef } from './augment-ops.js';
 export * from './preprocess-index.js';
 export * from './sampling.js';
+export * from './simulate-annotations.js';
