@@ -14,3 +14,4 @@ export type { IntensityOpDef, SpatialOpDef, SpatialContext, OpDef } from './augm
 export * from './preprocess-index.js';
 export * from './sampling.js';
 export * from './simulate-annotations.js';
+export * from './geodesic.js';
