@@ -15,3 +15,4 @@ export * from './preprocess-index.js';
 export * from './sampling.js';
 export * from './simulate-annotations.js';
 export * from './geodesic.js';
+export * from './components.js';

@@ -37,6 +37,7 @@ import type { Vec3 } from '../io/affine.js';
 import { Volume } from '../io/volume.js';
 import type { LesionPoint, ScribbleAnnotation } from '../data/annotations.js';
 import type { Rng } from '../random/rng.js';
+import { connectedComponents } from './components.js';
 
 // ------------------------------------------------------------ seven points
 
@@ -73,45 +74,6 @@ export interface SevenPointResult {
   sides: { point: number; lesion: number; axis: number; direction: 1 | -1 }[];
 }
 
-/** 26-connected components of a 3D mask; labels 1..n, sizes[l - 1]. */
-export function components3d(mask: Uint8Array, dims: Vec3): { labels: Int32Array; sizes: number[] } {
-  const [ni, nj, nk] = dims;
-  const labels = new Int32Array(mask.length);
-  const sizes: number[] = [];
-  const stack = new Int32Array(mask.length);
-  for (let seed = 0; seed < mask.length; seed++) {
-    if (!mask[seed] || labels[seed]) continue;
-    const l = sizes.length + 1;
-    let top = 0;
-    let size = 0;
-    stack[top++] = seed;
-    labels[seed] = l;
-    while (top > 0) {
-      const idx = stack[--top];
-      size++;
-      const i = idx % ni;
-      const j = Math.floor(idx / ni) % nj;
-      const k = Math.floor(idx / (ni * nj));
-      for (let dk = -1; dk <= 1; dk++) {
-        const kk = k + dk;
-        if (kk < 0 || kk >= nk) continue;
-        for (let dj = -1; dj <= 1; dj++) {
-          const jj = j + dj;
-          if (jj < 0 || jj >= nj) continue;
-          for (let di = -1; di <= 1; di++) {
-            const ii = i + di;
-            if (ii < 0 || ii >= ni) continue;
-            const n = ii + ni * (jj + nj * kk);
-            if (mask[n] && !labels[n]) { labels[n] = l; stack[top++] = n; }
-          }
-        }
-      }
-    }
-    sizes.push(size);
-  }
-  return { labels, sizes };
-}
-
 const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x));
 
 /** PA-Seg's seven points per lesion, simulated from a full label volume. */
@@ -125,11 +87,14 @@ export function simulateSevenPoints(label: Volume, rng: Rng, opts: SevenPointOpt
   if (!(Number.isInteger(mlo) && Number.isInteger(mhi) && mlo >= 1 && mhi >= mlo)) throw new RangeError(`simulateSevenPoints: marginVoxels must be integers 1 ≤ lo ≤ hi, got [${mlo}, ${mhi}]`);
   if (!(Number.isInteger(jitter) && jitter >= 0 && Number.isInteger(cjitter) && cjitter >= 0)) throw new RangeError('simulateSevenPoints: jitterVoxels and centreJitterVoxels must be integers ≥ 0');
   const dims = label.dims;
-  const [ni, nj] = dims;
+  const [ni, nj, nk] = dims;
   const n = label.numVoxels;
   const mask = new Uint8Array(n);
   for (let idx = 0; idx < n; idx++) mask[idx] = isFg(Number(label.data[idx])) ? 1 : 0;
-  const { labels, sizes } = components3d(mask, dims);
+  // Volume data is i fastest: C order over [k, j, i]; component ids 1..n in first-voxel order.
+  const cc = connectedComponents(mask, [nk, nj, ni], 'full');
+  const labels = cc.labels;
+  const sizes = cc.sizes.slice(1);
   if (sizes.length === 0) throw new Error('simulateSevenPoints: the label volume has no foreground voxel');
   const order = sizes.map((s, i) => i).sort((a, b) => sizes[b] - sizes[a] || a - b);
   const kept = order.slice(0, maxLesions).filter((c, r) => r === 0 || sizes[c] >= minFraction * sizes[order[0]]);
