@@ -12,7 +12,6 @@ Protocol: one JSON command per line on stdin, one JSON reply per line:
   {"op": "quit"}
 The file holds the float32 image, x fastest (numpy C order (z, y, x)).
 """
-import json
 import sys
 import time
 
@@ -20,6 +19,8 @@ import numpy as np
 import scipy
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
+
+from py_serve import serve
 
 STATE = {}
 
@@ -53,25 +54,15 @@ def run(out):
     return {'build_ms': (t1 - t0) * 1000, 'dijkstra_ms': (t2 - t1) * 1000, 'edges': int(g.nnz)}
 
 
+def setup(cmd):
+    nx, ny, nz = cmd['dims']
+    img = np.fromfile(cmd['file'], dtype=np.float32).reshape(nz, ny, nx).astype(np.float64)
+    STATE.update(img=img, sp=cmd['spacing'][::-1], seeds=np.asarray(cmd['seeds'], np.int64), lam=cmd['lambda'])
+    return {'versions': {'python': sys.version.split()[0], 'numpy': np.__version__, 'scipy': scipy.__version__}}
+
+
 def main():
-    for line in sys.stdin:
-        cmd = json.loads(line)
-        try:
-            if cmd['op'] == 'setup':
-                nx, ny, nz = cmd['dims']
-                img = np.fromfile(cmd['file'], dtype=np.float32).reshape(nz, ny, nx).astype(np.float64)
-                STATE.update(img=img, sp=cmd['spacing'][::-1], seeds=np.asarray(cmd['seeds'], np.int64), lam=cmd['lambda'])
-                reply = {'versions': {'python': sys.version.split()[0], 'numpy': np.__version__, 'scipy': scipy.__version__}}
-            elif cmd['op'] == 'run':
-                reply = run(cmd['out'])
-            elif cmd['op'] == 'quit':
-                break
-            else:
-                reply = {'error': 'unknown op %r' % cmd['op']}
-        except Exception as e:  # reported to the TS side, which stops
-            reply = {'error': repr(e)}
-        sys.stdout.write(json.dumps(reply) + '\n')
-        sys.stdout.flush()
+    serve({'setup': setup, 'run': lambda cmd: run(cmd['out'])})
 
 
 if __name__ == '__main__':

@@ -18,13 +18,14 @@ Protocol: one JSON command per line on stdin, one JSON reply per line:
   {"op": "quit"}
 The file holds two uint8 masks of n^3 voxels, x fastest (numpy C order (z, y, x)).
 """
-import json
 import sys
 import time
 
 import numpy as np
 import scipy
 from scipy.ndimage import binary_erosion, distance_transform_edt, generate_binary_structure
+
+from py_serve import serve
 
 STATE = {}
 
@@ -48,27 +49,17 @@ def run():
     return {'ms': ms, 'hd95': float(hd95), 'assd': float(assd), 'n_border': [int(d_ab.size), int(d_ba.size)]}
 
 
+def setup(cmd):
+    n = cmd['size']
+    raw = np.fromfile(cmd['file'], dtype=np.uint8)
+    STATE['a'] = raw[:n ** 3].reshape(n, n, n).astype(bool)
+    STATE['b'] = raw[n ** 3:].reshape(n, n, n).astype(bool)
+    STATE['sampling'] = cmd['sampling']
+    return {'versions': {'python': sys.version.split()[0], 'numpy': np.__version__, 'scipy': scipy.__version__}}
+
+
 def main():
-    for line in sys.stdin:
-        cmd = json.loads(line)
-        try:
-            if cmd['op'] == 'setup':
-                n = cmd['size']
-                raw = np.fromfile(cmd['file'], dtype=np.uint8)
-                STATE['a'] = raw[:n ** 3].reshape(n, n, n).astype(bool)
-                STATE['b'] = raw[n ** 3:].reshape(n, n, n).astype(bool)
-                STATE['sampling'] = cmd['sampling']
-                reply = {'versions': {'python': sys.version.split()[0], 'numpy': np.__version__, 'scipy': scipy.__version__}}
-            elif cmd['op'] == 'run':
-                reply = run()
-            elif cmd['op'] == 'quit':
-                break
-            else:
-                reply = {'error': 'unknown op %r' % cmd['op']}
-        except Exception as e:  # reported to the TS side, which stops
-            reply = {'error': repr(e)}
-        sys.stdout.write(json.dumps(reply) + '\n')
-        sys.stdout.flush()
+    serve({'setup': setup, 'run': lambda cmd: run()})
 
 
 if __name__ == '__main__':

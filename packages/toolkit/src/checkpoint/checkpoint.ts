@@ -163,18 +163,43 @@ export function saveCheckpoint(runDir: string, name: string, parts: CheckpointPa
     const fd = fs.openSync(json, 'r');
     fs.fsyncSync(fd);
     fs.closeSync(fd);
-    // Swap: park the old folder, move the new one in, then drop the old one.
-    const parked = path.join(root, `.${name}.old-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
-    const hadOld = fs.existsSync(final);
-    if (hadOld) fs.renameSync(final, parked);
-    fs.renameSync(tmp, final);
-    if (hadOld) fs.rmSync(parked, { recursive: true, force: true });
-    removeLeftovers(root, name);
+    swapIn(root, name, tmp);
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
     throw new Error(`saveCheckpoint(${final}): ${(e as Error).message}`);
   }
   return final;
+}
+
+/** Moves the whole folder `tmp` in as checkpoint `name`: park the old one, rename, drop the old one. */
+function swapIn(root: string, name: string, tmp: string): void {
+  const final = path.join(root, name);
+  const parked = path.join(root, `.${name}.old-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
+  const hadOld = fs.existsSync(final);
+  if (hadOld) fs.renameSync(final, parked);
+  fs.renameSync(tmp, final);
+  if (hadOld) fs.rmSync(parked, { recursive: true, force: true });
+  removeLeftovers(root, name);
+}
+
+/**
+ * Copies checkpoint folder `src` into `runDir` as checkpoint `name`, with
+ * the same atomic swap as saveCheckpoint (a phased run publishing its final
+ * model in the run folder).
+ */
+export function copyCheckpoint(src: string, runDir: string, name: string): string {
+  readCheckpointMeta(src);
+  const root = path.join(runDir, 'checkpoints');
+  fs.mkdirSync(root, { recursive: true });
+  const tmp = path.join(root, `.${name}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
+  try {
+    fs.cpSync(src, tmp, { recursive: true });
+    swapIn(root, name, tmp);
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw new Error(`copyCheckpoint(${src} → ${path.join(root, name)}): ${(e as Error).message}`);
+  }
+  return path.join(root, name);
 }
 
 /** The folder of checkpoint `name`, or its parked predecessor if a swap was interrupted; null if none. */

@@ -36,7 +36,7 @@ const dataSchema = object({
   open: optional(record({ description: 'options for opening the dataset, e.g. {maskEncoding: jpegThreshold, labels: {background: 0, tumour: 1}}' })),
 });
 
-const optimizerSchema = object({
+export const optimizerSchema = object({
   name: oneOf(OPTIMIZERS, { default: 'sgd' }),
   lr: num({ min: 0, default: 0.01, description: 'initial learning rate' }),
   momentum: num({ min: 0, max: 1, default: 0.9 }),
@@ -45,7 +45,7 @@ const optimizerSchema = object({
   betas: list(num({ min: 0, max: 1 }), { length: 2, default: [0.9, 0.999] }),
 });
 
-const scheduleSchema = object({
+export const scheduleSchema = object({
   name: oneOf(SCHEDULES, { default: 'poly' }),
   power: num({ min: 0, default: 0.9, description: 'poly: lr = lr0 · (1 − t/T)^power' }),
   stepSize: num({ int: true, min: 1, default: 2500, description: 'step: iterations between decays' }),

@@ -7,6 +7,7 @@ import type { Experiment } from '../config/experiment.js';
 import { checkLossConfig } from '../losses/registry.js';
 import { getMethod } from '../methods/index.js';
 import { checkNetworkConfig } from '../nn/registry.js';
+import { givenNetwork3d } from './network-3d.js';
 
 export const AUGMENTATIONS_2D = ['default', 'acdcSsl4mis', 'none'] as const;
 export const AUGMENTATIONS_3D = ['default', 'nnunet', 'nnunet-given', 'none'] as const;
@@ -14,8 +15,8 @@ export const AUGMENTATIONS_3D = ['default', 'nnunet', 'nnunet-given', 'none'] as
 export function checkExperiment(exp: Experiment, source?: string): void {
   const problems: string[] = [];
   const is3d = exp.data.dims === '3d';
-  // A 3D run given the 2D default (or plain_unet without a topology) gets the planned nnU-Net U-Net.
-  const given = is3d && Object.keys(exp.network).length === 1 && exp.network.name === 'unet2d' ? { name: 'plain_unet' } : exp.network;
+  // A 3D plain_unet without a topology gets the planned one (network3dConfig).
+  const given = is3d ? givenNetwork3d(exp) : exp.network;
   const net = is3d && given.name === 'plain_unet' ? { dims: 3, ...given } : given;
   const planned = is3d && net.name === 'plain_unet' && net.kernelSizes === undefined && net.strides === undefined ? ['kernelSizes', 'strides'] : [];
   problems.push(...checkNetworkConfig(net as { name: string }, planned));

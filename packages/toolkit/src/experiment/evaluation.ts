@@ -29,6 +29,8 @@ export interface TestPlan {
   classNames: string[];
   protocols: string[];
   ignoreLabel?: number | null;
+  /** Where the network runs (the run's device); inputs and outputs stay on the CPU. */
+  device?: string;
 }
 
 /**
@@ -37,7 +39,7 @@ export interface TestPlan {
  * + per_case.csv; returns the means per protocol plus `base`.
  */
 export async function evaluateTest(runDir: string, plan: TestPlan, base: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
-  const predictor = loadPredictor(runDir);
+  const predictor = loadPredictor(runDir, { device: plan.device });
   const classes = Object.fromEntries(plan.classNames.slice(1).map((n, i) => [n, i + 1]));
   const results = new Map<string, CaseResult[]>(plan.protocols.map((p) => [p, []]));
   const predDir = path.join(runDir, 'test', 'predictions');

@@ -46,7 +46,7 @@ export async function trainExperiment(exp: Experiment, ctx: RunContext = {}): Pr
   const plan = session.plan;
   if (plan.plan.test.length) {
     const ignoreLabel = plan.kind === '3d' ? plan.plan.ignoreLabel : null;
-    out.test = await evaluateTest(runDir, { test: plan.plan.test.map((c) => ({ id: c.id, loadVolumes: () => ('loadVolumes' in c ? c.loadVolumes() : c.load()) })), classNames: session.classNames, protocols: plan.plan.protocols, ignoreLabel }, { budget: session.budget });
+    out.test = await evaluateTest(runDir, { test: plan.plan.test, classNames: session.classNames, protocols: plan.plan.protocols, ignoreLabel, device: exp.device }, { budget: session.budget });
     writeFileAtomic(path.join(runDir, 'test_results.json'), JSON.stringify(out.test, null, 2) + '\n');
   }
   return out;

@@ -4,9 +4,9 @@ import type { Experiment } from '../config/experiment.js';
 import type { NetworkConfig } from '../nn/registry.js';
 import { type PatchPlan, topologyForPatch } from './patch-plan.js';
 
-/** The schema's default network is 2D; a 3D run given no network gets nnU-Net's plain U-Net. */
-function isDefaultNetwork(n: Record<string, unknown>): boolean {
-  return Object.keys(n).length === 1 && n.name === 'unet2d';
+/** The network the config gives a 3D run: the schema's default is 2D, so a run given no network gets nnU-Net's plain U-Net. */
+export function givenNetwork3d(exp: Experiment): Record<string, unknown> {
+  return Object.keys(exp.network).length === 1 && exp.network.name === 'unet2d' ? { name: 'plain_unet' } : { ...exp.network };
 }
 
 /**
@@ -17,7 +17,7 @@ function isDefaultNetwork(n: Record<string, unknown>): boolean {
  * forward(), which returns the full-resolution output only.
  */
 export function network3dConfig(exp: Experiment, plan: Pick<PatchPlan, 'plans' | 'inChannels' | 'numClasses'>): NetworkConfig {
-  const given: Record<string, unknown> = isDefaultNetwork(exp.network) ? { name: 'plain_unet' } : { ...exp.network };
+  const given = givenNetwork3d(exp);
   const base = { inChannels: plan.inChannels, numClasses: plan.numClasses, ...given, seed: (given.seed as number | undefined) ?? exp.seed } as unknown as NetworkConfig;
   if (base.name !== 'plain_unet') return base;
   if (given.kernelSizes !== undefined && given.strides !== undefined) return { dims: 3, deepSupervision: false, ...base };

@@ -3,7 +3,7 @@
 // the validation Dice, and the device-aware forward used for prediction.
 import * as torch from '@labelwise/torch';
 import { validate } from '../config/schema.js';
-import { experimentSchema, mergeConfig, type Experiment } from '../config/experiment.js';
+import { type Experiment, mergeConfig, optimizerSchema, scheduleSchema } from '../config/experiment.js';
 import { acdcSsl4mis, nnunetDefault3d } from '../transforms/augment-presets.js';
 import type { AugmentConfig } from '../transforms/compose.js';
 import type { SchedulerLike, ValidationResult } from '../training/trainer.js';
@@ -11,16 +11,13 @@ import type { SchedulerLike, ValidationResult } from '../training/trainer.js';
 type OptimizerConfig = Experiment['optimizer'];
 type ScheduleConfig = Experiment['schedule'];
 
-const optimizerField = (experimentSchema as unknown as { shape: Record<string, Parameters<typeof validate>[0]> }).shape.optimizer;
-const scheduleField = (experimentSchema as unknown as { shape: Record<string, Parameters<typeof validate>[0]> }).shape.schedule;
-
 /** The experiment's optimizer config with a recipe's overrides, validated like the config itself. */
 export function optimizerConfig(exp: Experiment, over?: Record<string, unknown>, where = 'optimizer'): OptimizerConfig {
-  return over ? validate(optimizerField, mergeConfig(exp.optimizer, over), where) as OptimizerConfig : exp.optimizer;
+  return over ? validate(optimizerSchema, mergeConfig(exp.optimizer, over), where) : exp.optimizer;
 }
 
 export function scheduleConfig(exp: Experiment, over?: Record<string, unknown>, where = 'schedule'): ScheduleConfig {
-  return over ? validate(scheduleField, mergeConfig(exp.schedule, over), where) as ScheduleConfig : exp.schedule;
+  return over ? validate(scheduleSchema, mergeConfig(exp.schedule, over), where) : exp.schedule;
 }
 
 export function makeOptimizer(o: OptimizerConfig, params: torch.nn.Parameter[]): torch.optim.Optimizer {

@@ -38,7 +38,7 @@ export interface PatchVolumeCase {
 /** A test case in its original geometry: the image as a user would give it to `labelwise predict`, and its label. */
 export interface PatchTestCase {
   id: string;
-  load(): Promise<{ image: Volume; label: Volume }>;
+  loadVolumes(): Promise<{ image: Volume; label: Volume }>;
 }
 
 export interface PatchPlan {
@@ -231,7 +231,7 @@ export async function resolvePatchPlan(exp: Experiment, runDir: string, options:
     const original = byId.get(c.id)!;
     return {
       id: c.id,
-      async load() {
+      async loadVolumes() {
         const lc = await loadCase(source, original);
         if (!lc.label) throw new Error(`test case ${c.id}: its label could not be read`);
         return { image: lc.image, label: lc.label };

@@ -8,11 +8,10 @@
 //   weights() / loadWeights(w) hand weights out / take aggregated ones in (federation)
 //   state                      program.json: rounds, selections, resumable
 // The method's program (MethodSpec.run) is a short async function over these.
-import fs from 'node:fs';
 import path from 'node:path';
 import * as torch from '@labelwise/torch';
 import type { Experiment } from '../config/experiment.js';
-import { findCheckpoint, loadCheckpoint } from '../checkpoint/checkpoint.js';
+import { copyCheckpoint, findCheckpoint, loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { DataLoader } from '../data/loader.js';
 import { predictTensor } from '../inference/predict.js';
 import { slidingWindowInference } from '../inference/sliding-window.js';
@@ -462,15 +461,7 @@ export class Session implements MethodSession {
     if (path.resolve(from) === path.resolve(this.runDir)) return;
     for (const name of ['best', 'last']) {
       const src = findCheckpoint(from, name);
-      if (!src) continue;
-      const root = path.join(this.runDir, 'checkpoints');
-      fs.mkdirSync(root, { recursive: true });
-      const tmp = path.join(root, `.${name}.publish-${process.pid}`);
-      fs.rmSync(tmp, { recursive: true, force: true });
-      fs.cpSync(src, tmp, { recursive: true });
-      const final = path.join(root, name);
-      fs.rmSync(final, { recursive: true, force: true });
-      fs.renameSync(tmp, final);
+      if (src) copyCheckpoint(src, this.runDir, name);
     }
   }
 }

@@ -348,7 +348,7 @@ export interface LoadedPredictor {
  * config, loads model.safetensors strictly (after checking its sha256), and
  * derives inference settings (checkpointInference).
  */
-export function loadPredictor(checkpointDir: string, options: { prefer?: readonly string[] } = {}): LoadedPredictor {
+export function loadPredictor(checkpointDir: string, options: { prefer?: readonly string[]; device?: string } = {}): LoadedPredictor {
   const dir = resolveCheckpointDir(checkpointDir, options.prefer);
   const meta = readCheckpointMeta(dir);
   const where = `checkpoint ${path.join(dir, 'checkpoint.json')}`;
@@ -370,6 +370,7 @@ export function loadPredictor(checkpointDir: string, options: { prefer?: readonl
   if (inf.patchSize && inf.patchSize.length === (mode === 'sliding3d' ? 3 : 2) && !(mode === 'slices2d' && inf.resizeTo)) defaults.patchSize = inf.patchSize;
   if (inf.preprocess) defaults.preprocess = inf.preprocess;
   else if (inf.normalization) defaults.normalize = normalizationFunction(inf.normalization);
+  const net = onDevice(model, options.device ?? 'cpu');
   return {
     dir,
     meta,
@@ -377,6 +378,13 @@ export function loadPredictor(checkpointDir: string, options: { prefer?: readonl
     info: model.info,
     labels: meta.labels,
     options: defaults,
-    predict: (volume, overrides = {}) => predictVolume(volume, model, { ...defaults, ...overrides }),
+    predict: (volume, overrides = {}) => predictVolume(volume, net, { ...defaults, ...overrides }),
   };
+}
+
+/** The network on `device` behind a CPU-in, CPU-out forward that keeps its NetworkInfo (checked by predictTensor). */
+function onDevice(model: torch.nn.Module<[Tensor], Tensor> & { info: NetworkInfo }, device: string): PredictModel {
+  if (device === 'cpu') return model;
+  model.to(device as torch.Device);
+  return Object.assign((x: Tensor) => torch.tidy(() => model.forward(x.to(device as torch.Device)).cpu()), { info: model.info });
 }

@@ -86,6 +86,7 @@ export interface TrainResult {
 export class Trainer {
   private readonly o: TrainerOptions;
   private readonly opts: [string, TrainerOptimizer][];
+  private readonly params: Map<string, torch.Tensor[]>;
   private bestScore: number | null = null;
   private bestStep: number | null = null;
   private lastMetrics: Record<string, number> = {};
@@ -100,6 +101,8 @@ export class Trainer {
     this.o = options;
     this.opts = options.optimizers ? Object.entries(options.optimizers) : [['model', { optimizer: options.optimizer!, scheduler: options.scheduler }]];
     if (this.opts.length === 0) throw new Error('Trainer: optimizers is empty');
+    // Looked up every step (per-optimizer backward, clipping): gathered once.
+    this.params = new Map(this.opts.map(([n, t]) => [n, t.optimizer.paramGroups.flatMap((g) => g.params)]));
   }
 
   /** The step the next run() starts at (after a restore). */
@@ -196,8 +199,7 @@ export class Trainer {
   }
 
   private paramsOf(name: string): torch.Tensor[] {
-    const t = this.opts.find(([n]) => n === name)![1];
-    return t.optimizer.paramGroups.flatMap((g) => g.params);
+    return this.params.get(name)!;
   }
 
   /**
