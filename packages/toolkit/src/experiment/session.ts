@@ -215,13 +215,13 @@ export class Session implements MethodSession {
   private validator(): ((model: torch.nn.Module) => Promise<ValidationResult>) | undefined {
     const exp = this.exp;
     const predict = forwardOnDevice(this.model, exp.device);
-    const cases = exp.validation.maxCases ? this.data.plan.validation.slice(0, exp.validation.maxCases) : this.data.plan.validation;
-    if (exp.validation.mode === 'none' || cases.length === 0) return undefined;
+    const count = Math.min(exp.validation.maxCases ?? Infinity, this.data.plan.validation.length);
+    if (exp.validation.mode === 'none' || count === 0) return undefined;
     const n = this.numClasses;
     if (this.data.kind === '2d') {
       const plan = this.data.plan;
       const opts = { mode: 'slices2d' as const, resizeTo: exp.data.patchSize as [number, number], imageResize: plan.imageResize };
-      const vcases = plan.validation.slice(0, cases.length);
+      const vcases = plan.validation.slice(0, count);
       return async () => {
         const per: number[][] = [];
         for (const c of vcases) {
@@ -234,7 +234,7 @@ export class Session implements MethodSession {
       };
     }
     const plan = this.data.plan;
-    const pcases = plan.validation.slice(0, cases.length);
+    const pcases = plan.validation.slice(0, count);
     const patchSize = [...exp.data.patchSize];
     return async () => {
       const per: number[][] = [];
