@@ -267,9 +267,10 @@ ${times.map(row).join('\n')}
 Machine: ${os.availableParallelism()} cores, OMP threads ${threads}; load average (1 min) ${load0[0].toFixed(2)} at the start,
 ${load1[0].toFixed(2)} at the end (above ${os.availableParallelism()} means other work shared the cores).
 
-Files: run/ and run-bcp/ (config.json, data_plan.json, log.jsonl, curves.png,
-checkpoints/, test/labelwise/summary.json + per_case.csv), predictions/,
-dataset_fingerprint.json.
+Files: run/ and run-bcp/ (config.json, data_plan.json, checkpoints/ with the
+final model, test/labelwise/summary.json + per_case.csv + per_case_dice.png);
+run/ also has log.jsonl and curves.png, run-bcp/ has them per phase in
+1-pretrain/ and 2-selftrain/; predictions/, dataset_fingerprint.json.
 `;
   io.writeFileAtomic(path.join(out, 'report.md'), report);
   say(`\n=== 5/5 Report: ${rel(path.join(out, 'report.md'))}\n\n${report}`);
