@@ -9,6 +9,7 @@ const VERBS: Record<string, string> = {
   plan: 'propose target spacing, patch and batch size from a dataset fingerprint',
   train: 'train a network from an experiment config',
   predict: 'segment images with a trained checkpoint',
+  segment: 'segment one image from clicks, refining a trained model',
   evaluate: 'score predictions against labels (Dice, HD95, ASSD, ...)',
   convert: 'convert DICOM series and other formats to NIfTI',
   dataset: 'inspect a dataset (fingerprint) or check image/label geometry',

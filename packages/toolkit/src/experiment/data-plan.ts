@@ -23,6 +23,8 @@ export interface DataPlan {
   source: SliceSource;
   labelled: string[];
   unlabelled: string[];
+  /** Slice ids of the scribbles stream (masks of these slices are turned into simulated scribbles), when data.weak is set. */
+  weak: { scribbles?: string[]; seed?: number };
   validation: VolumeCase[];
   test: VolumeCase[];
   inChannels: number;

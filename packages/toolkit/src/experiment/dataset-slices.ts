@@ -49,11 +49,16 @@ export async function datasetSlicePlan(exp: Experiment, root: string, layout?: s
   };
   const labelled: string[] = [];
   const unlabelled: string[] = [];
+  const scribbled: string[] = [];
   const sites: Record<string, string[]> = {};
+  const w = exp.data.weak;
+  if (w && w.kind !== 'scribbles') throw new Error(`data.weak.kind: '${w.kind}' needs 3D patches (data.dims: 3d; seven points are placed along ±x, ±y, ±z); 2D slices take kind: scribbles`);
+  if (w && w.source !== 'simulate') throw new Error(`data.weak.source: 2D training reads scribbles simulated from the slices' masks ('simulate'); scribble files (${w.source}) are read in 3D runs (data.dims: 3d)`);
   const channels = train.length ? (await loadCase(project, train[0], { skipLabel: true })).image.channels : 1;
   for (const c of train) {
     const ids = sliceIds(c, await depthOf(c));
     (chosen.has(c.id) ? labelled : unlabelled).push(...ids);
+    if (w && c.status === 'labelled') scribbled.push(...ids);
     (sites[c.centre] ??= []).push(...ids);
   }
   const names = Object.entries(project.labels).filter(([, v]) => typeof v === 'number').sort((a, b) => (a[1] as number) - (b[1] as number));
@@ -76,6 +81,7 @@ export async function datasetSlicePlan(exp: Experiment, root: string, layout?: s
     layout: project.layout,
     source: { kind: 'dataset', path: root, layout: project.layout, normalization: norm, open: openOpts },
     labelled, unlabelled,
+    weak: w ? { scribbles: scribbled, seed: w.seed ?? exp.seed } : {},
     validation: withLabel('val'),
     test: withLabel('test'),
     inChannels: channels, numClasses: classNames.length, classNames,

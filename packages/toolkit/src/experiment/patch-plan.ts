@@ -26,6 +26,7 @@ import { caseSourceFiles, loadCachedCase, preprocessDataset, readCacheSidecar, s
 import { type NormalizationConfig, validateNormalization } from '../transforms/normalize.js';
 import { PLANNER_DEFAULTS, type Plans, fingerprintFromJson, loadPlans, planExperiment, poolAndConvProps, preprocessConfigFromPlan, savePlans } from '../transforms/plan.js';
 import type { CaseProperties, PreprocessConfig } from '../transforms/preprocess.js';
+import type { WeakLabelSpec } from '../transforms/weak-labels.js';
 import { type Experiment, datasetLayout } from '../config/experiment.js';
 
 /** A validation case on the preprocessed grid. */
@@ -53,6 +54,8 @@ export interface PatchPlan {
   /** Case ids of the training streams (their cache entries hold labels only when labelled). */
   labelled: string[];
   unlabelled: string[];
+  /** Cache ids of the weak-label entries (<case>~points / <case>~scribbles) of the training cases, when data.weak is set. */
+  weak: { points?: string[]; scribbles?: string[] };
   validation: PatchVolumeCase[];
   test: PatchTestCase[];
   inChannels: number;
@@ -238,7 +241,21 @@ export async function resolvePatchPlan(exp: Experiment, runDir: string, options:
       },
     };
   });
-  for (const id of [...labelled, ...unlabelled]) {
+  // Weak labels (points or scribbles) of every training case, in the same cache folder.
+  const weak: PatchPlan['weak'] = {};
+  const w = exp.data.weak;
+  if (w) {
+    const spec: WeakLabelSpec = {
+      kind: w.kind, source: w.source === 'simulate' ? 'simulate' : path.resolve(w.source), seed: w.seed ?? exp.seed, numClasses: classNames.length,
+      geodesic: { lambda: w.geodesic.lambda, iterations: w.geodesic.iterations, threshold: w.geodesic.threshold, airIsBackground: w.geodesic.airIsBackground },
+    };
+    // Simulation reads the full mask of a case (its plain cache entry may still hide it: label budget).
+    const weakCases = spec.source === 'simulate' ? train.filter((c) => c.status === 'labelled') : train;
+    if (weakCases.length === 0) throw new Error(`data.weak: the training split has no case to ${spec.source === 'simulate' ? 'simulate annotations from (no labelled case)' : 'read annotations for'}`);
+    const wr = await preprocessDataset({ ...source, centres: source.centres.map((ce) => ({ ...ce, cases: ce.cases.filter((c) => weakCases.includes(c)) })) }, preprocess, cacheDir, { workers: exp.data.workers, weak: spec, onProgress: options.onProgress });
+    weak[w.kind] = wr.entries.map((e) => e.caseId);
+  }
+  for (const id of [...labelled, ...unlabelled, ...(weak.points ?? []), ...(weak.scribbles ?? [])]) {
     if (!readCacheSidecar(cacheDir, id)) throw new Error(`preprocess cache ${cacheDir}: case '${id}' is missing after preprocessing`);
   }
   return {
@@ -249,6 +266,7 @@ export async function resolvePatchPlan(exp: Experiment, runDir: string, options:
     plans,
     labelled,
     unlabelled,
+    weak,
     validation,
     test,
     inChannels: channels,
@@ -257,7 +275,8 @@ export async function resolvePatchPlan(exp: Experiment, runDir: string, options:
     ignoreLabel: ignore,
     channelNames: source.channelNames,
     budget: { labelledCases: n ?? 'all', unlabelledCases: unlabelled.length },
-    protocols: source.layout === 'h5-la' ? ['labelwise', 'bcp'] : ['labelwise'],
+    // Weak runs also report PA-Seg's protocol (cases with an empty prediction dropped), for comparison with its paper.
+    protocols: source.layout === 'h5-la' ? ['labelwise', 'bcp'] : exp.data.weak ? ['labelwise', 'pa-seg'] : ['labelwise'],
     splits: Object.fromEntries(['train', 'val', 'test'].map((s) => [s, cases.filter((c) => splitOf(c) === s).map((c) => c.id)])),
     cache: { computed: result.computed, reused: result.reused },
   };
@@ -272,6 +291,7 @@ export function describePatchPlan(plan: PatchPlan): Record<string, unknown> {
     cacheDir: plan.cacheDir,
     labelled: plan.labelled,
     unlabelled: plan.unlabelled,
+    ...(plan.weak.points || plan.weak.scribbles ? { weak: plan.weak } : {}),
     validation: plan.validation.map((v) => v.id),
     test: plan.test.map((t) => t.id),
     inChannels: plan.inChannels,

@@ -143,7 +143,10 @@ export class Session implements MethodSession {
       if (!sites[site]) throw new Error(`stream '${name}': the dataset has no centre '${site}' in its training split (centres: ${Object.keys(sites).join(', ')})`);
       return [...sites[site]];
     }
-    throw new Error(`stream '${name}': ${this.exp.data.dataset} provides no sparse annotations (point/scribble files); only labelled, unlabelled and site:<centre> streams are available`);
+    const weak = this.data.plan.weak as { points?: string[]; scribbles?: string[] };
+    const ids = name === 'points' ? weak.points : name === 'scribbles' ? weak.scribbles : undefined;
+    if (ids) return [...ids];
+    throw new Error(`stream '${name}': this run has no ${name === 'points' || name === 'scribbles' ? `${name} annotations; set data.weak: {kind: ${name}} (simulated from the masks, or read from a folder of annotation files)` : 'such stream (streams: labelled, unlabelled, points, scribbles, site:<centre>)'}`);
   }
 
   // ---------------------------------------------------------------- training
@@ -189,7 +192,10 @@ export class Session implements MethodSession {
       const plan = this.data.plan;
       const options: SliceProducerOptions = {
         source: plan.source,
-        streams: streams.map((s) => ({ prefix: streamPrefix(s), ids: this.streamIds(s), batchSize: this.batchSizeOf(s), withLabels: s !== 'unlabelled' })),
+        streams: streams.map((s) => ({
+          prefix: streamPrefix(s), ids: this.streamIds(s), batchSize: this.batchSizeOf(s), withLabels: s !== 'unlabelled',
+          ...(s === 'scribbles' ? { weak: { kind: 'scribbles' as const, seed: plan.weak.seed ?? exp.seed, numClasses: plan.numClasses } } : {}),
+        })),
         patchSize: exp.data.patchSize as [number, number],
         augmentation: augmentationFor(exp, plan.imageResize),
         seed,
@@ -276,6 +282,8 @@ export class Session implements MethodSession {
     const recipe = (opts.recipe ?? ((c: MethodContext) => this.method.build(c)))({
       model: this.model, makeNetwork: this.makeNetwork, loss: this.loss, numClasses: this.numClasses, spatialDims: this.spatialDims,
       totalSteps: opts.steps, seed: exp.seed, params: { ...this.methodParams, ...(opts.params ?? {}) }, phase: opts.phase,
+      createNetwork: (config) => createNetwork({ inChannels: this.data.plan.inChannels, numClasses: this.numClasses, seed: exp.seed, ...config } as unknown as NetworkConfig).to(exp.device) as unknown as torch.nn.Module,
+      checkpoint: (which, phase = opts.phase) => this.phaseOrder.includes(phase) ? findCheckpoint(this.phaseDir(phase).dir, which) : null,
     });
     const specs = recipe.optimizers?.() ?? { model: { params: this.model.parameters() } };
     const optimizers: Record<string, TrainerOptimizer> = {};

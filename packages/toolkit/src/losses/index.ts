@@ -15,5 +15,7 @@ export {
 } from './dice.js';
 export { DiceCELoss, PartialDiceCELoss, BcpMixLoss, DICE_CE_WEIGHTS, type DiceCEOptions, type PartialDiceCEOptions, type BcpMixOptions } from './compound.js';
 export { BinaryCrossEntropyLoss, MseLoss, KlDistillationLoss, type BceOptions, type MseOptions, type KlDistillationOptions } from './consistency.js';
+export { gatedCrfLoss2d, gatedCrfLoss3dMultiView, type GatedCrfOptions, type GatedCrf3dOptions } from './gated-crf.js';
+export { varianceLoss } from './variance.js';
 export { DeepSupervisionLoss, nnunetDeepSupervisionWeights, downsampleLabels, type DeepSupervisionOptions } from './deep-supervision.js';
 export { createLoss, listLosses, lossNames, type LossConfig, type LossDescription } from './registry.js';

@@ -2,5 +2,7 @@
 // registers every built-in method.
 import './supervised.js';
 import './semi/index.js';
+import './weak/index.js';
 export * from './registry.js';
 export * as semi from './semi/index.js';
+export * as weak from './weak/index.js';

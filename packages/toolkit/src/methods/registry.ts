@@ -26,6 +26,10 @@ export interface MethodContext {
   params: Record<string, unknown>;
   /** The phase being built ('train' for single-phase methods). */
   phase: string;
+  /** Builds another network (e.g. an auxiliary one of a different architecture) with the run's channels, classes, seed and device. */
+  createNetwork?: (config: Record<string, unknown>) => torch.nn.Module;
+  /** A checkpoint folder ('best' or 'last') of a phase of this run (default: the phase being built), or null when it has none yet. */
+  checkpoint?: (which: 'best' | 'last', phase?: string) => string | null;
 }
 
 /** One call of session.train: a phase, or a round of one. */

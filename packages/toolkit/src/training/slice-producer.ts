@@ -7,6 +7,8 @@ import * as torch from '@labelwise/torch';
 import type { BatchArrays, BatchProducer } from '../data/loader-protocol.js';
 import { AugmentPipeline, type AugmentConfig } from '../transforms/compose.js';
 import { Rng } from '../random/rng.js';
+import { Volume } from '../io/volume.js';
+import { simulateScribbles } from '../transforms/simulate-annotations.js';
 import { loadSliceSource, type SliceSource } from './slice-source.js';
 
 export interface SliceStream {
@@ -16,6 +18,12 @@ export interface SliceStream {
   batchSize: number;
   /** Produce labels for this stream (unlabelled streams omit them). */
   withLabels: boolean;
+  /**
+   * Weak labels instead of the full masks: skeleton scribbles simulated from
+   * each slice's mask, seeded by (seed, slice id); unscribbled pixels (and the
+   * augmentation's padding) get the value numClasses, which losses ignore.
+   */
+  weak?: { kind: 'scribbles'; seed: number; numClasses: number };
 }
 
 export interface SliceProducerOptions {
@@ -46,6 +54,15 @@ export function epochDraw(seed: number, stream: string, n: number, k: number, ca
   return perm[k % n];
 }
 
+/** Simulated scribbles of one slice's mask [H, W] (uint8, numClasses = unscribbled). */
+function scribbleSlice(id: string, label: torch.Tensor | null, w: NonNullable<SliceStream['weak']>): torch.Tensor {
+  if (!label) throw new Error(`slice ${id}: simulating scribbles needs its mask, and the slice has none`);
+  const [h, wd] = label.shape;
+  const vol = new Volume({ data: label.to('uint8').contiguous().toTypedArray() as Uint8Array, dims: [wd, h, 1] });
+  const s = simulateScribbles(vol, Rng.from(w.seed, 'scribbles', id), { unlabelled: w.numClasses });
+  return torch.fromTypedArray(Uint8Array.from(s.labels.data as ArrayLike<number>), [h, wd]);
+}
+
 export async function sliceProducer(o: SliceProducerOptions): Promise<BatchProducer> {
   const load = await loadSliceSource(o.source);
   const slices = new Map<string, Slice>();
@@ -54,7 +71,14 @@ export async function sliceProducer(o: SliceProducerOptions): Promise<BatchProdu
     const c = await load(id);
     slices.set(id, { image: torch.keep(c.image), label: c.label ? torch.keep(c.label) : null });
   }
-  const aug = new AugmentPipeline(o.augmentation ?? resizeOnly(o.patchSize));
+  const weakLabels = new Map<string, torch.Tensor>();
+  for (const s of o.streams) {
+    if (!s.weak) continue;
+    for (const id of s.ids) if (!weakLabels.has(id)) weakLabels.set(id, torch.keep(scribbleSlice(id, slices.get(id)!.label, s.weak)));
+  }
+  const base = o.augmentation ?? resizeOnly(o.patchSize);
+  // Padding that rotations bring in is 'unannotated' for scribble streams (WSL4MIS pads with 4), not background.
+  const augs = o.streams.map((s) => new AugmentPipeline(s.weak ? { ...base, resample: { ...base.resample, labelPad: s.weak.numClasses } } : base));
   const perms = o.streams.map(() => new Map<number, number[]>());
   return (step: number): BatchArrays => torch.tidy(() => {
     const out: BatchArrays = {};
@@ -64,7 +88,7 @@ export async function sliceProducer(o: SliceProducerOptions): Promise<BatchProdu
       for (let b = 0; b < s.batchSize; b++) {
         const id = s.ids[epochDraw(o.seed, s.prefix || 'labelled', s.ids.length, step * s.batchSize + b, perms[si])];
         const sl = slices.get(id)!;
-        const r = aug.apply({ image: sl.image, label: sl.label ?? torch.zeros(sl.image.shape.slice(1), { dtype: 'uint8' }) }, { seed: Rng.from(o.seed, 'aug', step, si, b) });
+        const r = augs[si].apply({ image: sl.image, label: (s.weak ? weakLabels.get(id) : sl.label) ?? torch.zeros(sl.image.shape.slice(1), { dtype: 'uint8' }) }, { seed: Rng.from(o.seed, 'aug', step, si, b) });
         const img = r.sample.image;
         if (img.shape[1] !== o.patchSize[0] || img.shape[2] !== o.patchSize[1]) {
           throw new Error(`slice ${id}: augmentation produced [${img.shape.join(', ')}], expected [C, ${o.patchSize.join(', ')}] (end the augmentation with a resize or crop to data.patchSize)`);

@@ -22,6 +22,7 @@ import type { Tensor } from '@labelwise/torch';
 import { writeFileAtomic } from '../io/atomic.js';
 import { type Case, type Project, allCases, casePath, loadCase, projectToJson } from '../data/dataset.js';
 import { type CaseProperties, type PreprocessConfig, type PreprocessedCase, preprocessCase } from './preprocess.js';
+import { type WeakLabelSpec, recordWeakPoints, weakCaseId, weakLabelMap, weakSourceFiles } from './weak-labels.js';
 
 /** Bumped whenever preprocessing output changes for the same inputs and config. */
 export const PREPROCESS_FORMAT_VERSION = 1;
@@ -181,6 +182,8 @@ export interface PreprocessDatasetOptions {
   workers?: number;
   /** Re-run even valid entries. */
   force?: boolean;
+  /** Make each case's weak-label entry (<id>~points / <id>~scribbles) instead of its plain entry. */
+  weak?: WeakLabelSpec;
   /** Called after each case. */
   onProgress?: (done: number, total: number, caseId: string, reused: boolean) => void;
 }
@@ -192,19 +195,31 @@ export interface PreprocessDatasetResult {
   reused: number;
 }
 
-/** Loads, preprocesses and caches one case (used in-thread and by the workers). */
-export async function preprocessAndCacheCase(project: Project, c: Case, config: PreprocessConfig, dir: string, force = false): Promise<{ reused: boolean; sidecar: CacheSidecar }> {
-  const sources = statSources(caseSourceFiles(project, c));
-  const key = cacheKey(c.id, sources, config);
-  if (!force && isCacheValid(dir, c.id, key)) return { reused: true, sidecar: readCacheSidecar(dir, c.id)! };
-  const loaded = await loadCase(project, c, { skipLabel: c.status !== 'labelled' });
+/** Loads, preprocesses and caches one case (used in-thread and by the workers); with `weak`, its weak-label entry instead. */
+export async function preprocessAndCacheCase(project: Project, c: Case, config: PreprocessConfig, dir: string, force = false, weak?: WeakLabelSpec): Promise<{ reused: boolean; sidecar: CacheSidecar }> {
+  const id = weak ? weakCaseId(c.id, weak.kind) : c.id;
+  const files = weak ? [...caseSourceFiles(project, c), ...weakSourceFiles(weak, c.id)] : caseSourceFiles(project, c);
+  const sources = statSources(files);
+  const key = cacheKey(id, sources, weak ? { ...config, weak } as PreprocessConfig : config);
+  if (!force && isCacheValid(dir, id, key)) return { reused: true, sidecar: readCacheSidecar(dir, id)! };
+  const needLabel = weak ? weak.source === 'simulate' : c.status === 'labelled';
+  const loaded = await loadCase(project, c, { skipLabel: !needLabel });
   let pre: PreprocessedCase | null = null;
   try {
-    pre = preprocessCase(loaded.image, loaded.label ?? null, config);
-    pre.props.meta = { caseId: c.id, centre: c.centre, status: c.status };
-    return { reused: false, sidecar: saveCachedCase(dir, c.id, pre, { cacheKey: key, sources, config }) };
+    let label = loaded.label ?? null;
+    let cfg = config;
+    if (weak) {
+      const w = weakLabelMap(loaded.image, loaded.label, c.id, weak);
+      label = w.label;
+      // Oversample annotated foreground only, never the 'unannotated' value.
+      cfg = { ...config, foregroundLabels: Array.from({ length: weak.numClasses - 1 }, (_, i) => i + 1) };
+      if (w.points) recordWeakPoints(cachePaths(dir, id).sidecar.replace(/\.json$/, '.points.json'), w.points);
+    }
+    pre = preprocessCase(loaded.image, label, cfg);
+    pre.props.meta = { caseId: id, centre: c.centre, status: weak ? `weak:${weak.kind}` : c.status };
+    return { reused: false, sidecar: saveCachedCase(dir, id, pre, { cacheKey: key, sources, config }) };
   } catch (e) {
-    throw new Error(`preprocessing case '${c.id}' (${caseSourceFiles(project, c).join(', ')}): ${(e as Error).message}`);
+    throw new Error(`preprocessing ${weak ? `the ${weak.kind} labels of ` : ''}case '${c.id}' (${files.join(', ')}): ${(e as Error).message}`);
   } finally {
     if (pre) {
       pre.image.dispose();
@@ -230,18 +245,18 @@ export async function preprocessDataset(project: Project, config: PreprocessConf
   if (!Number.isInteger(workers) || workers < 0) throw new Error(`preprocessDataset: workers must be an integer ≥ 0, got ${options.workers}`);
   let done = 0;
   const record = (i: number, r: { reused: boolean; sidecar: CacheSidecar }) => {
-    entries[i] = { caseId: cases[i].id, reused: r.reused, sidecar: r.sidecar };
+    entries[i] = { caseId: options.weak ? weakCaseId(cases[i].id, options.weak.kind) : cases[i].id, reused: r.reused, sidecar: r.sidecar };
     done++;
     options.onProgress?.(done, total, cases[i].id, r.reused);
   };
   if (workers === 0 || project.layout === 'memory') {
-    for (let i = 0; i < total; i++) record(i, await preprocessAndCacheCase(project, cases[i], config, dir, options.force));
+    for (let i = 0; i < total; i++) record(i, await preprocessAndCacheCase(project, cases[i], config, dir, options.force, options.weak));
   } else {
     const projectJson = projectToJson(project);
     let next = 0;
     let failure: Error | null = null;
     const runWorker = () => new Promise<void>((resolve) => {
-      const w = new Worker(WORKER_URL, { workerData: { project: projectJson, config, dir, force: options.force ?? false } });
+      const w = new Worker(WORKER_URL, { workerData: { project: projectJson, config, dir, force: options.force ?? false, weak: options.weak } });
       const feed = () => {
         if (failure || next >= total) {
           void w.terminate().then(() => resolve());
