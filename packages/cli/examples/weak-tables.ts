@@ -5,9 +5,12 @@
 //                  supervision, stage 1, stage 2 (SCM), each scored per test case
 //                  under Labelwise's protocol and PA-Seg's (empty predictions dropped);
 //   --table acdc   ACDC with simulated scribbles: partial CE, + gated CRF,
-//                  + variance, and full masks, on the 40 test volumes.
+//                  + variance, and full masks, on the 40 test volumes;
+//   --table clicks the BraTS stage-2 models refined by seven clicks per test case (labelwise segment).
 //
-//   node packages/cli/dist/examples/weak-tables.js --table brats|acdc [--root DIR] [--seeds 1] [--table-only] [--no-docs]
+//   node packages/cli/dist/examples/weak-tables.js --table brats|acdc [--root DIR] [--seeds 1] [--folds 0,1,2] [--table-only] [--no-docs]
+//
+// Two processes with disjoint --folds may run side by side (one thread each).
 //
 // A finished run (test_results.json present) is skipped, an interrupted one
 // resumed. Runs go to <root>/<table>/...; docs/results.md gets the table.
@@ -16,7 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Volume, config as cfg, metrics, readNifti, writeFileAtomic, writeNifti } from '@labelwise/toolkit';
+import { Volume, config as cfg, data, metrics, random, readNifti, transforms, writeFileAtomic, writeNifti } from '@labelwise/toolkit';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 const cli = path.join(repo, 'packages', 'cli', 'dist', 'src', 'main.js');
@@ -24,12 +27,12 @@ const BRATS = path.resolve(repo, '..', 'shared', 'data', 'samples', 'brats2015_d
 
 const { values: args } = parseArgs({
   options: {
-    table: { type: 'string' }, root: { type: 'string' }, seeds: { type: 'string', default: '1' },
+    table: { type: 'string' }, root: { type: 'string' }, seeds: { type: 'string', default: '1' }, folds: { type: 'string', default: '0,1,2' },
     'table-only': { type: 'boolean', default: false }, 'no-docs': { type: 'boolean', default: false },
   },
 });
-if (args.table !== 'brats' && args.table !== 'acdc') throw new Error('--table brats or --table acdc');
-const root = path.resolve(args.root ?? path.join(repo, 'out', 'weak'), args.table);
+if (!['brats', 'acdc', 'clicks'].includes(args.table ?? '')) throw new Error('--table brats, acdc or clicks');
+const root = path.resolve(args.root ?? path.join(repo, 'out', 'weak'), args.table === 'clicks' ? 'brats' : args.table!);
 const seeds = args.seeds!.split(',').map(Number);
 
 function cliRun(argv: string[], logFile: string): boolean {
@@ -66,7 +69,7 @@ function readCsv(file: string): CaseRow[] {
 const pm = (v: number[], scale: number, digits: number): string => {
   if (v.length === 0) return '—';
   const s = metrics.meanStd(v, 1);
-  return `${(s.mean * scale).toFixed(digits)} ± ${(s.std * scale).toFixed(digits)}`;
+  return v.length > 1 ? `${(s.mean * scale).toFixed(digits)} ± ${(s.std * scale).toFixed(digits)}` : (s.mean * scale).toFixed(digits);
 };
 
 function updateDocs(key: string, text: string): void {
@@ -81,13 +84,13 @@ function updateDocs(key: string, text: string): void {
 }
 
 /** The config with its method replaced (a baseline under the same data, network and schedule), written beside the runs. */
-function derivedConfig(config: string, name: string, method: Record<string, unknown>, data: Record<string, unknown> = {}): string {
+function derivedConfig(config: string, name: string, method: Record<string, unknown>, data: Record<string, unknown> = {}, loss?: Record<string, unknown>): string {
   const c = cfg.readConfigFile(config);
   const d = c.data as Record<string, unknown>;
   const dataset = String(d.dataset);
   const out = path.join(root, `${name}.config.json`);
   fs.mkdirSync(root, { recursive: true });
-  writeFileAtomic(out, JSON.stringify({ ...c, method, data: { ...d, ...data, dataset: path.isAbsolute(dataset) ? dataset : path.resolve(path.dirname(config), dataset) } }, null, 2));
+  writeFileAtomic(out, JSON.stringify({ ...c, method, ...(loss ? { loss } : {}), data: { ...d, ...data, dataset: path.isAbsolute(dataset) ? dataset : path.resolve(path.dirname(config), dataset) } }, null, 2));
   return out;
 }
 
@@ -139,6 +142,7 @@ function bratsTable(): void {
   const per: Record<string, Record<string, CaseRow[]>> = {};
   for (const seed of seeds) {
     folds.forEach((f, k) => {
+      if (!args.folds!.split(',').map(Number).includes(k)) return;
       const base = path.join(root, `fold${k}-s${seed}`);
       const dataset = `data.dataset=${f.manifest}`;
       if (!args['table-only']) {
@@ -193,13 +197,14 @@ function acdcTable(): void {
     { id: 'pce', title: 'Scribbles: partial CE', set: ['method.crfWeight=0', 'method.varianceWeight=0'] },
     { id: 'pce-crf', title: 'Scribbles: + gated CRF', set: ['method.varianceWeight=0'] },
     { id: 'pce-crf-var', title: 'Scribbles: + gated CRF + variance', set: [] as string[] },
-    { id: 'full', title: 'Full masks (upper bound)', set: ['data.labelled=70', 'loss.name=partial_dice_ce'] },
+    { id: 'full', title: 'Full masks (upper bound)', set: ['data.labelled=70'] },
   ];
   const cells: Record<string, { dice: number[]; hd95: number[]; assd: number[] }> = {};
   for (const seed of seeds) {
     for (const r of rows) {
       const dir = path.join(root, r.id, `s${seed}`);
-      if (!args['table-only']) train(r.id === 'full' ? derivedConfig(config, 'full', { name: 'supervised' }) : config, dir, r.set, seed);
+      // The upper bound: PA-Seg's DC + CE (the partial loss with every pixel annotated) on the masks.
+      if (!args['table-only']) train(r.id === 'full' ? derivedConfig(config, 'full', { name: 'supervised' }, {}, { name: 'partial_dice_ce' }) : config, dir, r.set, seed);
       const file = path.join(dir, 'test_results.json');
       if (!fs.existsSync(file)) continue;
       const t = JSON.parse(fs.readFileSync(file, 'utf8')) as { labelwise: { foreground_mean: Record<string, number> } };
@@ -221,5 +226,51 @@ function acdcTable(): void {
   updateDocs('weak-acdc', text);
 }
 
+// ------------------------------------------------------------------ clicks
+
+/**
+ * Interactive use on the trained weak models: for each test case of each
+ * fold, seven simulated clicks (another seed than training's), `labelwise
+ * segment` with the fold's stage-2 model, and the case's Dice before (the
+ * run's own test prediction) and after, plus the wall time of the command.
+ */
+function clicksTable(): void {
+  const { folds } = bratsData();
+  const lines = ['| case | fold | Dice before clicks (%) | Dice after 7 clicks (%) | `labelwise segment` wall (s) |', '|---|---|---|---|---|'];
+  const before: number[] = [];
+  const afterD: number[] = [];
+  const walls: number[] = [];
+  const dice = (a: Volume, b: Volume): number => {
+    let inter = 0; let sa = 0; let sb = 0;
+    for (let i = 0; i < a.numVoxels; i++) { const x = Number(a.data[i]) > 0; const y = Number(b.data[i]) > 0; if (x) sa++; if (y) sb++; if (x && y) inter++; }
+    return sa + sb === 0 ? 1 : (2 * inter) / (sa + sb);
+  };
+  folds.forEach((f, k) => {
+    const run = path.join(root, `fold${k}-s${seeds[0]}`, 'pa-seg');
+    if (!fs.existsSync(path.join(run, 'test_results.json'))) return;
+    const dir = path.join(run, 'clicks');
+    fs.mkdirSync(dir, { recursive: true });
+    for (const id of f.test) {
+      const gt = readNifti(path.join(f.labels, `${id}.nii.gz`));
+      const pts = transforms.simulateSevenPoints(gt, random.Rng.from(1000 + seeds[0], 'clicks', id)).points;
+      const clicks = path.join(dir, `${id}_points.json`);
+      data.writePointsJson(clicks, pts, 'voxel');
+      const out = path.join(dir, `${id}.nii.gz`);
+      const t0 = Date.now();
+      if (!fs.existsSync(out) && !cliRun(['segment', '--image', path.join(f.images, `${id}.nii.gz`), '--points', clicks, '-m', run, '-o', out, '--threads', '1'], path.join(dir, 'run.log'))) continue;
+      const wall = (Date.now() - t0) / 1000;
+      const b = dice(readNifti(path.join(run, 'test', 'predictions', `${id}.nii.gz`)), gt);
+      const a = dice(readNifti(out), gt);
+      before.push(b); afterD.push(a); walls.push(wall);
+      lines.push(`| ${id} | ${k} | ${(b * 100).toFixed(2)} | ${(a * 100).toFixed(2)} | ${wall.toFixed(1)} |`);
+    }
+  });
+  lines.push(`| mean ± std | | ${pm(before, 100, 2)} | ${pm(afterD, 100, 2)} | ${pm(walls, 1, 1)} |`);
+  const text = lines.join('\n');
+  console.log(text);
+  updateDocs('weak-clicks', text);
+}
+
 if (args.table === 'brats') bratsTable();
+else if (args.table === 'clicks') clicksTable();
 else acdcTable();

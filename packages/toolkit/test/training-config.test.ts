@@ -43,6 +43,13 @@ test('protocol presets sit under the config, and overrides on top of both', () =
   assert.deepEqual(e.data.patchSize, [128, 128]);
   assert.throws(() => resolveExperiment({ protocol: 'nope', data: { dataset: 'd' } }), /protocol: 'nope' is not one of .*test-proto/);
   assert.throws(() => parseOverrides(['iterations']), /expected key=value/);
+  // Another loss or method under a protocol does not inherit the preset's parameters for it; the same one does.
+  registerProtocol('test-proto-loss', { loss: { name: 'dice_ce', preset: 'bcp_acdc' }, method: { name: 'bcp', pretrainIterations: 10 } });
+  const other = resolveExperiment({ protocol: 'test-proto-loss', data: { dataset: 'd' }, loss: { name: 'partial_dice_ce' }, method: { name: 'supervised' } });
+  assert.deepEqual(other.loss, { name: 'partial_dice_ce' });
+  assert.deepEqual(other.method, { name: 'supervised' });
+  const same = resolveExperiment({ protocol: 'test-proto-loss', data: { dataset: 'd' }, loss: { name: 'dice_ce' } });
+  assert.equal((same.loss as Record<string, unknown>).preset, 'bcp_acdc');
 });
 
 test('YAML files load with paths relative to the file, and parse errors name the file', () => {

@@ -163,11 +163,14 @@ export function resolveExperiment(doc: Record<string, unknown>, overrides: Recor
   if (typeof protocol === 'string') {
     const preset = protocols.get(protocol);
     if (!preset) throw new ConfigError([`protocol: '${protocol}' is not one of ${listProtocols().join(', ') || '(none registered)'}`], source);
-    // A different method under a protocol (e.g. a supervised baseline with
-    // bcp-acdc's data and schedule) does not inherit the preset's method parameters.
-    const presetMethod = preset.method as Record<string, unknown> | undefined;
-    const userMethod = merged.method as Record<string, unknown> | undefined;
-    const base = presetMethod && userMethod?.name !== undefined && userMethod.name !== presetMethod.name ? { ...preset, method: {} } : preset;
+    // A different method or loss under a protocol (e.g. a supervised baseline with
+    // bcp-acdc's data and schedule) does not inherit the preset's parameters for it.
+    const base = { ...preset };
+    for (const key of ['method', 'loss']) {
+      const given = preset[key] as Record<string, unknown> | undefined;
+      const user = merged[key] as Record<string, unknown> | undefined;
+      if (given && user?.name !== undefined && user.name !== given.name) base[key] = {};
+    }
     full = mergeConfig(base, merged);
   }
   if ((full.validation as Record<string, unknown> | undefined)?.split === 'test') {

@@ -16,3 +16,4 @@ export * from './sampling.js';
 export * from './simulate-annotations.js';
 export * from './geodesic.js';
 export * from './components.js';
+export * from './weak-labels.js';
